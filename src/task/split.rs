@@ -1,0 +1,218 @@
+//! Splitting a task file into exact byte slices: opening line, frontmatter, closing line, body.
+//!
+//! Nothing is normalised: joining the slices gives back the input byte for byte, so an edit
+//! can replace one slice and leave every other byte alone (CRLF, BOM, a body full of `---`).
+
+use thiserror::Error;
+
+/// Why a file could not be split. Line numbers are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SplitError {
+    #[error("the file is empty; a task file starts with a `---` line")]
+    Empty,
+    #[error("not valid UTF-8 (first bad byte on this line)")]
+    NotUtf8 { line: usize },
+    #[error("no frontmatter: the first line must be `---`")]
+    NoFrontmatter,
+    #[error("the frontmatter opened on line 1 is never closed by a `---` line")]
+    Unterminated { lines: usize },
+}
+
+impl SplitError {
+    /// The line the problem is on, for `path:line: reason` messages.
+    pub fn line(&self) -> usize {
+        match self {
+            SplitError::NotUtf8 { line } => *line,
+            SplitError::Empty | SplitError::NoFrontmatter | SplitError::Unterminated { .. } => 1,
+        }
+    }
+}
+
+/// A task file cut into its parts. Concatenating the fields in order gives the original text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// `"\u{feff}"` when the file starts with a byte-order mark, else `""`.
+    pub bom: &'a str,
+    /// The opening `---` line, with its line ending.
+    pub open: &'a str,
+    /// Every line between the delimiters, each with its line ending.
+    pub frontmatter: &'a str,
+    /// The closing `---` line, with its line ending (none when the file ends there).
+    pub close: &'a str,
+    /// Everything after the closing line, untouched.
+    pub body: &'a str,
+}
+
+impl<'a> Split<'a> {
+    /// The 1-based line number of the first frontmatter line.
+    pub const FRONTMATTER_FIRST_LINE: usize = 2;
+
+    /// The line ending this file uses, judged by its opening line.
+    pub fn eol(&self) -> &'static str {
+        if self.open.ends_with("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// The byte offset of the body within the original text.
+    pub fn body_offset(&self) -> usize {
+        self.bom.len() + self.open.len() + self.frontmatter.len() + self.close.len()
+    }
+}
+
+/// Checks that `bytes` is UTF-8, naming the line of the first bad byte otherwise.
+pub fn as_utf8(bytes: &[u8]) -> Result<&str, SplitError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count();
+        SplitError::NotUtf8 { line }
+    })
+}
+
+/// Is this line (without its ending) a `---` delimiter? Trailing blanks are tolerated.
+pub fn is_delimiter(line: &str) -> bool {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    line.trim_end_matches([' ', '\t']) == "---"
+}
+
+/// Splits a whole file. The body may itself contain `---` lines: only the first one after the
+/// opening line closes the frontmatter.
+pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
+    if text.is_empty() {
+        return Err(SplitError::Empty);
+    }
+    let (bom, rest) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (&text[..3], rest),
+        None => ("", text),
+    };
+    let mut lines = LinesWithEnds::new(rest);
+    let open = lines.next().unwrap_or("");
+    if !is_delimiter(open.trim_end_matches('\n')) {
+        return Err(SplitError::NoFrontmatter);
+    }
+    let fm_start = open.len();
+    let mut pos = fm_start;
+    let mut count = 1;
+    for line in lines {
+        count += 1;
+        if is_delimiter(line.trim_end_matches('\n')) {
+            let close_end = pos + line.len();
+            return Ok(Split {
+                bom,
+                open,
+                frontmatter: &rest[fm_start..pos],
+                close: &rest[pos..close_end],
+                body: &rest[close_end..],
+            });
+        }
+        pos += line.len();
+    }
+    Err(SplitError::Unterminated { lines: count })
+}
+
+/// Lines of a string, each keeping its `\n` (the last may have none).
+pub struct LinesWithEnds<'a> {
+    rest: &'a str,
+}
+
+impl<'a> LinesWithEnds<'a> {
+    pub fn new(text: &'a str) -> Self {
+        LinesWithEnds { rest: text }
+    }
+}
+
+impl<'a> Iterator for LinesWithEnds<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let end = self.rest.find('\n').map_or(self.rest.len(), |i| i + 1);
+        let (line, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        Some(line)
+    }
+}
+
+/// Strips one trailing `\n` or `\r\n`.
+pub fn strip_eol(line: &str) -> &str {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    line.strip_suffix('\r').unwrap_or(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(s: &Split<'_>) -> String {
+        [s.bom, s.open, s.frontmatter, s.close, s.body].concat()
+    }
+
+    #[test]
+    fn lf_file() {
+        let text = "---\nid: a\n---\nbody\n";
+        let s = split(text).unwrap();
+        assert_eq!(s.open, "---\n");
+        assert_eq!(s.frontmatter, "id: a\n");
+        assert_eq!(s.close, "---\n");
+        assert_eq!(s.body, "body\n");
+        assert_eq!(s.eol(), "\n");
+        assert_eq!(joined(&s), text);
+    }
+
+    #[test]
+    fn crlf_and_bom() {
+        let text = "\u{feff}---\r\nid: a\r\ntitle: b\r\n---\r\nbody\r\n";
+        let s = split(text).unwrap();
+        assert_eq!(s.bom, "\u{feff}");
+        assert_eq!(s.open, "---\r\n");
+        assert_eq!(s.frontmatter, "id: a\r\ntitle: b\r\n");
+        assert_eq!(s.close, "---\r\n");
+        assert_eq!(s.eol(), "\r\n");
+        assert_eq!(joined(&s), text);
+        assert_eq!(s.body_offset(), text.len() - "body\r\n".len());
+    }
+
+    #[test]
+    fn body_with_delimiters_is_left_alone() {
+        let text = "---\nid: a\n---\nintro\n---\nmore\n---\n";
+        let s = split(text).unwrap();
+        assert_eq!(s.frontmatter, "id: a\n");
+        assert_eq!(s.body, "intro\n---\nmore\n---\n");
+    }
+
+    #[test]
+    fn no_final_newline() {
+        let s = split("---\nid: a\n---").unwrap();
+        assert_eq!(s.close, "---");
+        assert_eq!(s.body, "");
+        let s = split("---\nid: a\n---\nlast line").unwrap();
+        assert_eq!(s.body, "last line");
+    }
+
+    #[test]
+    fn empty_frontmatter() {
+        let s = split("---\n---\n").unwrap();
+        assert_eq!(s.frontmatter, "");
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(split(""), Err(SplitError::Empty));
+        assert_eq!(split("# title\n"), Err(SplitError::NoFrontmatter));
+        assert_eq!(split("----\nid: a\n---\n"), Err(SplitError::NoFrontmatter));
+        assert!(matches!(split("---\nid: a\n"), Err(SplitError::Unterminated { .. })));
+        assert_eq!(split("---\nid: a\n").unwrap_err().line(), 1);
+        let bytes = b"---\nid: a\ntitle: \xff\n---\n";
+        assert_eq!(as_utf8(bytes), Err(SplitError::NotUtf8 { line: 3 }));
+    }
+
+    #[test]
+    fn delimiter_tolerates_trailing_blanks_only() {
+        assert!(is_delimiter("---"));
+        assert!(is_delimiter("---  \r"));
+        assert!(!is_delimiter(" ---"));
+        assert!(!is_delimiter("--- x"));
+    }
+}

@@ -1,0 +1,138 @@
+//! Rendering YAML values the way a person would write them, quoting only where YAML needs it.
+//!
+//! Every plain rendering is checked by parsing it back: if YAML would read `yes`, `1`, `null`
+//! or `#x` as anything but the string we meant, the string is double-quoted instead.
+
+use serde_norway::Value;
+
+/// Parses one YAML document (a frontmatter block or a scalar).
+pub fn parse(text: &str) -> Result<Value, serde_norway::Error> {
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_norway::from_str(text)
+}
+
+/// Renders a value in flow style, on one line.
+pub fn render(value: &Value) -> String {
+    render_in(value, false)
+}
+
+fn render_in(value: &Value, in_flow: bool) -> String {
+    match value {
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => render_string(s, in_flow),
+        Value::Sequence(items) => {
+            let items: Vec<String> = items.iter().map(|v| render_in(v, true)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Mapping(map) => {
+            let pairs: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", render_in(k, true), render_in(v, true)))
+                .collect();
+            format!("{{{}}}", pairs.join(", "))
+        }
+        Value::Tagged(tagged) => format!("{} {}", tagged.tag, render_in(&tagged.value, in_flow)),
+    }
+}
+
+/// A string as a plain scalar when that reads back as the same string, else double-quoted.
+pub fn render_string(s: &str, in_flow: bool) -> String {
+    if plain_is_safe(s, in_flow) {
+        s.to_string()
+    } else {
+        double_quoted(s)
+    }
+}
+
+fn plain_is_safe(s: &str, in_flow: bool) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if first.is_whitespace() || s.ends_with(char::is_whitespace) {
+        return false;
+    }
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
+        return false;
+    }
+    if s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
+        return false;
+    }
+    if in_flow && s.contains([',', '[', ']', '{', '}']) {
+        return false;
+    }
+    // YAML 1.1 readers (PyYAML, many editors) take these for booleans; quote them for all.
+    const YAML11_BOOLS: [&str; 8] = ["y", "n", "yes", "no", "on", "off", "true", "false"];
+    if YAML11_BOOLS.contains(&s.to_ascii_lowercase().as_str()) {
+        return false;
+    }
+    // The final word: does YAML read it back as this very string (not a bool, number, null)?
+    matches!(parse(s), Ok(Value::String(back)) if back == s)
+}
+
+/// A YAML double-quoted scalar.
+pub fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\0' => out.push_str("\\0"),
+            c if c.is_control() || c == '\u{feff}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::String(v.to_string())
+    }
+
+    #[test]
+    fn plain_where_possible() {
+        assert_eq!(render(&s("Fix queue race")), "Fix queue race");
+        assert_eq!(render(&s("2026-11-20T10:00:00Z")), "2026-11-20T10:00:00Z");
+        assert_eq!(render(&s("role:backend")), "role:backend");
+        assert_eq!(render(&s("in_progress")), "in_progress");
+    }
+
+    #[test]
+    fn quoted_where_needed() {
+        for tricky in [
+            "yes", "true", "null", "~", "1", "0x1f", "1.5", "", " lead", "trail ", "a: b",
+            "a #b", "#x", "- x", "[x]", "{x}", "*x", "&x", "!x", "|", ">", "'q'", "\"q\"",
+            "line\nbreak", "tab\there", "@at", "`tick`", "%p", "ends:",
+        ] {
+            let rendered = render(&s(tricky));
+            assert!(rendered.starts_with('"'), "{tricky:?} rendered as {rendered}");
+            assert_eq!(parse(&rendered).unwrap(), s(tricky), "{tricky:?} did not round-trip");
+        }
+    }
+
+    #[test]
+    fn lists_and_maps() {
+        let v: Value = parse("[a, 'b, c', 3]").unwrap();
+        assert_eq!(render(&v), "[a, \"b, c\", 3]");
+        let v: Value = parse("{at: x, count: 2}").unwrap();
+        assert_eq!(render(&v), "{at: x, count: 2}");
+        assert_eq!(render(&Value::Sequence(vec![])), "[]");
+    }
+}
