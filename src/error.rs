@@ -43,7 +43,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn new(kind: Kind, code: &'static str, message: impl Into<String>) -> Self {
-        Error { kind, code, message: message.into(), hints: Vec::new() }
+        Error {
+            kind,
+            code,
+            message: message.into(),
+            hints: Vec::new(),
+        }
     }
 
     pub fn failure(code: &'static str, message: impl Into<String>) -> Self {
@@ -75,7 +80,11 @@ impl std::error::Error for Error {}
 /// I/O and other unexpected failures arrive as `anyhow` errors with context; show the chain.
 impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Self {
-        let message = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+        let message = e
+            .chain()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(": ");
         Error::failure("io", message)
     }
 }

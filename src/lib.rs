@@ -1,2 +1,51 @@
-pub mod task;
+//! `tasks`: git-tracked markdown task files that many agents can claim at once, safely.
+//!
+//! The flow of every command: parse the arguments, build the context, dispatch to the
+//! command, and turn its result into output and an exit code.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
 pub mod error;
+pub mod git;
+pub mod lifecycle;
+pub mod output;
+pub mod store;
+pub mod task;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::error::Error;
+
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let wants_json = args.iter().skip(1).any(|a| a == "--json");
+    let cli = match cli::Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            if wants_json {
+                let message = e.kind().as_str().unwrap_or("invalid arguments").to_string();
+                output::print_json_error(&Error::usage(message));
+            }
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    let out = output::Output::new(&cli.global);
+    let result = commands::dispatch(&cli, &out);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(e.kind.exit_code())
+        }
+    }
+}

@@ -29,7 +29,8 @@ pub struct Edit {
 
 impl Edit {
     pub fn set(&mut self, key: &str, value: impl Into<Value>) -> &mut Self {
-        self.changes.push(Change::Set(key.to_string(), value.into()));
+        self.changes
+            .push(Change::Set(key.to_string(), value.into()));
         self
     }
 
@@ -82,11 +83,17 @@ pub fn key_spans(frontmatter: &str) -> Vec<KeySpan> {
             if let Some(last) = spans.last_mut() {
                 last.end = content_end;
             }
-            spans.push(KeySpan { key: key.to_string(), start: pos, end: pos + line.len(), line: index });
+            spans.push(KeySpan {
+                key: key.to_string(),
+                start: pos,
+                end: pos + line.len(),
+                line: index,
+            });
             content_end = pos + line.len();
         } else {
             let trimmed = bare.trim_start();
-            let is_filler = trimmed.is_empty() || (trimmed.starts_with('#') && bare.starts_with('#'));
+            let is_filler =
+                trimmed.is_empty() || (trimmed.starts_with('#') && bare.starts_with('#'));
             if !is_filler {
                 content_end = pos + line.len();
             }
@@ -260,7 +267,12 @@ fn apply_change(frontmatter: &str, change: &Change, eol: &str) -> String {
             if !out.is_empty() && !out.ends_with('\n') {
                 out.push_str(eol);
             }
-            out.push_str(&format!("{}: {}{}", yaml::render_string(key, true), yaml::render(value), eol));
+            out.push_str(&format!(
+                "{}: {}{}",
+                yaml::render_string(key, true),
+                yaml::render(value),
+                eol
+            ));
             out
         }
         (Change::Set(_, value), Some(span)) => {
@@ -278,7 +290,10 @@ fn apply_change(frontmatter: &str, change: &Change, eol: &str) -> String {
                 // The key's own colon: the first one followed by a blank or the line's end.
                 let bytes = bare.as_bytes();
                 (i..bytes.len())
-                    .find(|&j| bytes[j] == b':' && (j + 1 == bytes.len() || matches!(bytes[j + 1], b' ' | b'\t')))
+                    .find(|&j| {
+                        bytes[j] == b':'
+                            && (j + 1 == bytes.len() || matches!(bytes[j + 1], b' ' | b'\t'))
+                    })
                     .unwrap_or(i)
             });
             let (key_part, after_colon) = bare.split_at(colon + 1);
@@ -301,7 +316,13 @@ fn apply_change(frontmatter: &str, change: &Change, eol: &str) -> String {
                 }
                 None => format!("{key_part} {rendered}"),
             };
-            [&frontmatter[..span.start], &line, line_eol, &frontmatter[span.end..]].concat()
+            [
+                &frontmatter[..span.start],
+                &line,
+                line_eol,
+                &frontmatter[span.end..],
+            ]
+            .concat()
         }
     }
 }
@@ -314,7 +335,9 @@ fn is_block_indicator(value: &str) -> bool {
 /// of the body when there is none.
 pub fn append_note(body: &str, note: &str, eol: &str) -> String {
     let lines: Vec<&str> = LinesWithEnds::new(body).collect();
-    let heading = lines.iter().position(|l| strip_eol(l).trim_end() == "## Notes");
+    let heading = lines
+        .iter()
+        .position(|l| strip_eol(l).trim_end() == "## Notes");
     let Some(heading) = heading else {
         let mut out = body.to_string();
         if !out.is_empty() && !out.ends_with('\n') {
@@ -348,7 +371,8 @@ pub fn append_note(body: &str, note: &str, eol: &str) -> String {
 }
 
 fn verify(before: &Mapping, old_body: &str, edit: &Edit, out: &str) -> Result<(), EditError> {
-    let parts = split(out).map_err(|e| EditError::Unverified(format!("result does not split: {e}")))?;
+    let parts =
+        split(out).map_err(|e| EditError::Unverified(format!("result does not split: {e}")))?;
     let after = parse_mapping(parts.frontmatter)
         .map_err(|e| EditError::Unverified(format!("result does not parse: {e}")))?;
     let mut expected = before.clone();
@@ -369,7 +393,10 @@ fn verify(before: &Mapping, old_body: &str, edit: &Edit, out: &str) -> Result<()
             .chain(after.iter().filter(|(k, _)| !expected.contains_key(*k)))
             .map(|(k, _)| yaml::render(k))
             .collect();
-        return Err(EditError::Unverified(format!("unexpected values for {}", changed.join(", "))));
+        return Err(EditError::Unverified(format!(
+            "unexpected values for {}",
+            changed.join(", ")
+        )));
     }
     if edit.note.is_none() && parts.body != old_body {
         return Err(EditError::Unverified("the body changed".into()));
@@ -398,30 +425,45 @@ mod tests {
     fn rewrites_only_the_line_keeping_padding_and_comment() {
         let text = "---\nid: a\nstatus:   open   # set by tool\ntitle: 'x'\n---\nbody\n";
         let out = set(text, "status", s("in_progress"));
-        assert_eq!(out, "---\nid: a\nstatus:   in_progress   # set by tool\ntitle: 'x'\n---\nbody\n");
+        assert_eq!(
+            out,
+            "---\nid: a\nstatus:   in_progress   # set by tool\ntitle: 'x'\n---\nbody\n"
+        );
     }
 
     #[test]
     fn quoted_and_flow_values_are_delimited_before_comments() {
         let text = "---\nid: a\ntitle: \"a # b\" # c\nlabels: [x, \"y]\"] # d\n---\n";
         let out = set(text, "title", s("new"));
-        assert_eq!(out, "---\nid: a\ntitle: new # c\nlabels: [x, \"y]\"] # d\n---\n");
+        assert_eq!(
+            out,
+            "---\nid: a\ntitle: new # c\nlabels: [x, \"y]\"] # d\n---\n"
+        );
         let out = set(text, "labels", Value::Sequence(vec![s("z")]));
-        assert_eq!(out, "---\nid: a\ntitle: \"a # b\" # c\nlabels: [z] # d\n---\n");
+        assert_eq!(
+            out,
+            "---\nid: a\ntitle: \"a # b\" # c\nlabels: [z] # d\n---\n"
+        );
     }
 
     #[test]
     fn new_keys_are_appended_with_the_files_line_ending() {
         let text = "---\r\nid: a\r\n# trailing comment\r\n---\r\nbody\r\n";
         let out = set(text, "owner", s("alice"));
-        assert_eq!(out, "---\r\nid: a\r\n# trailing comment\r\nowner: alice\r\n---\r\nbody\r\n");
+        assert_eq!(
+            out,
+            "---\r\nid: a\r\n# trailing comment\r\nowner: alice\r\n---\r\nbody\r\n"
+        );
     }
 
     #[test]
     fn block_values_are_rerendered_alone() {
         let text = "---\nid: a\nlabels:\n  - x\n  - y\n# about owner\nowner: bob\n---\n";
         let out = set(text, "labels", Value::Sequence(vec![s("x"), s("z")]));
-        assert_eq!(out, "---\nid: a\nlabels: [x, z]\n# about owner\nowner: bob\n---\n");
+        assert_eq!(
+            out,
+            "---\nid: a\nlabels: [x, z]\n# about owner\nowner: bob\n---\n"
+        );
         let text = "---\nid: a\ndesc: |\n  one\n  two\nowner: bob\n---\n";
         let out = set(text, "desc", s("short"));
         assert_eq!(out, "---\nid: a\ndesc: short\nowner: bob\n---\n");
@@ -430,7 +472,10 @@ mod tests {
     #[test]
     fn empty_value_gets_a_space() {
         let text = "---\nid: a\nowner:\nx: 1\n---\n";
-        assert_eq!(set(text, "owner", s("bob")), "---\nid: a\nowner: bob\nx: 1\n---\n");
+        assert_eq!(
+            set(text, "owner", s("bob")),
+            "---\nid: a\nowner: bob\nx: 1\n---\n"
+        );
     }
 
     #[test]
@@ -438,29 +483,47 @@ mod tests {
         let text = "---\nid: a\nclaimed_by: bob\nlabels:\n- x\n- y\n\n# keep me\nz: 1\n---\n";
         let mut edit = Edit::default();
         edit.remove("labels").remove("claimed_by").remove("missing");
-        assert_eq!(apply(text, &edit).unwrap(), "---\nid: a\n\n# keep me\nz: 1\n---\n");
+        assert_eq!(
+            apply(text, &edit).unwrap(),
+            "---\nid: a\n\n# keep me\nz: 1\n---\n"
+        );
     }
 
     #[test]
     fn values_needing_quotes_are_quoted() {
         let text = "---\nid: a\n---\n";
-        assert_eq!(set(text, "title", s("yes")), "---\nid: a\ntitle: \"yes\"\n---\n");
-        assert_eq!(set(text, "title", s("a: b")), "---\nid: a\ntitle: \"a: b\"\n---\n");
+        assert_eq!(
+            set(text, "title", s("yes")),
+            "---\nid: a\ntitle: \"yes\"\n---\n"
+        );
+        assert_eq!(
+            set(text, "title", s("a: b")),
+            "---\nid: a\ntitle: \"a: b\"\n---\n"
+        );
     }
 
     #[test]
     fn notes_go_under_the_notes_heading() {
         let text = "---\nid: a\n---\nIntro\n\n## Notes\n- one\n\n## Later\ntext\n";
-        let mut edit = Edit { note: Some("- two".into()), ..Edit::default() };
+        let mut edit = Edit {
+            note: Some("- two".into()),
+            ..Edit::default()
+        };
         assert_eq!(
             apply(text, &edit).unwrap(),
             "---\nid: a\n---\nIntro\n\n## Notes\n- one\n- two\n\n## Later\ntext\n"
         );
         let text = "---\nid: a\n---\nIntro";
-        assert_eq!(apply(text, &edit).unwrap(), "---\nid: a\n---\nIntro\n\n## Notes\n- two\n");
+        assert_eq!(
+            apply(text, &edit).unwrap(),
+            "---\nid: a\n---\nIntro\n\n## Notes\n- two\n"
+        );
         let text = "---\r\nid: a\r\n---";
         edit.note = Some("- x".into());
-        assert_eq!(apply(text, &edit).unwrap(), "---\r\nid: a\r\n---\r\n## Notes\r\n- x\r\n");
+        assert_eq!(
+            apply(text, &edit).unwrap(),
+            "---\r\nid: a\r\n---\r\n## Notes\r\n- x\r\n"
+        );
     }
 
     #[test]

@@ -71,7 +71,10 @@ impl FromStr for Status {
             "cancelled" | "canceled" => Status::Cancelled,
             _ => {
                 let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-                return Err(format!("unknown status `{s}` (expected one of {})", names.join(", ")));
+                return Err(format!(
+                    "unknown status `{s}` (expected one of {})",
+                    names.join(", ")
+                ));
             }
         };
         Ok(status)
@@ -96,7 +99,14 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::Task, Kind::Bug, Kind::Feature, Kind::Chore, Kind::Epic, Kind::Placeholder];
+    pub const ALL: [Kind; 6] = [
+        Kind::Task,
+        Kind::Bug,
+        Kind::Feature,
+        Kind::Chore,
+        Kind::Epic,
+        Kind::Placeholder,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,10 +124,13 @@ impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let lower = s.trim().to_ascii_lowercase();
-        Kind::ALL.into_iter().find(|k| k.as_str() == lower).ok_or_else(|| {
-            let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("unknown type `{s}` (expected one of {})", names.join(", "))
-        })
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == lower)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown type `{s}` (expected one of {})", names.join(", "))
+            })
     }
 }
 
@@ -163,7 +176,10 @@ pub struct ParseError {
 
 impl From<SplitError> for ParseError {
     fn from(e: SplitError) -> Self {
-        ParseError { line: e.line(), message: e.to_string() }
+        ParseError {
+            line: e.line(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -181,17 +197,28 @@ impl Task {
         let raw = parse_mapping(parts.frontmatter).map_err(|e| match e {
             EditError::Yaml(_) => {
                 let err = super::yaml::parse(parts.frontmatter).unwrap_err();
-                let line = err.location().map_or(first_line, |l| l.line() + first_line - 1);
+                let line = err
+                    .location()
+                    .map_or(first_line, |l| l.line() + first_line - 1);
                 let message = format!("invalid YAML: {}", strip_location(&err.to_string()));
                 ParseError { line, message }
             }
-            other => ParseError { line: first_line, message: other.to_string() },
+            other => ParseError {
+                line: first_line,
+                message: other.to_string(),
+            },
         })?;
         let spans = key_spans(parts.frontmatter);
         let line_of = |key: &str| {
-            spans.iter().find(|s| s.key == key).map_or(first_line, |s| s.line + first_line)
+            spans
+                .iter()
+                .find(|s| s.key == key)
+                .map_or(first_line, |s| s.line + first_line)
         };
-        let fields = Fields { raw: &raw, line_of: &line_of };
+        let fields = Fields {
+            raw: &raw,
+            line_of: &line_of,
+        };
 
         let id = fields.string("id")?.ok_or(ParseError {
             line: 1,
@@ -211,12 +238,18 @@ impl Task {
         let priority = match fields.int("priority")? {
             None => DEFAULT_PRIORITY,
             Some(p @ 0..=4) => p as u8,
-            Some(p) => return Err(fields.error("priority", format!("priority {p} is out of range 0 (highest) to 4"))),
+            Some(p) => {
+                return Err(fields.error(
+                    "priority",
+                    format!("priority {p} is out of range 0 (highest) to 4"),
+                ));
+            }
         };
         let attempts = fields.int("attempts")?.unwrap_or(0);
         let max_attempts = fields.int("max_attempts")?;
         let to_u32 = |key: &str, n: i64| {
-            u32::try_from(n).map_err(|_| fields.error(key, format!("`{key}` must be a number from 0 up")))
+            u32::try_from(n)
+                .map_err(|_| fields.error(key, format!("`{key}` must be a number from 0 up")))
         };
         Ok(Task {
             title: fields.string("title")?.unwrap_or_default(),
@@ -230,7 +263,9 @@ impl Task {
             claimed_by: fields.string("claimed_by")?,
             claimed_at: fields.string("claimed_at")?,
             attempts: to_u32("attempts", attempts)?,
-            max_attempts: max_attempts.map(|n| to_u32("max_attempts", n)).transpose()?,
+            max_attempts: max_attempts
+                .map(|n| to_u32("max_attempts", n))
+                .transpose()?,
             failed_agents: fields.list("failed_agents")?,
             outcome: fields.string("outcome")?,
             reason: fields.string("reason")?,
@@ -258,7 +293,10 @@ struct Fields<'a> {
 
 impl Fields<'_> {
     fn error(&self, key: &str, message: String) -> ParseError {
-        ParseError { line: (self.line_of)(key), message }
+        ParseError {
+            line: (self.line_of)(key),
+            message,
+        }
     }
 
     /// A scalar read as text: strings as they are, numbers and booleans by their spelling.
@@ -268,7 +306,10 @@ impl Fields<'_> {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-            Some(_) => Err(self.error(key, format!("`{key}` must be a single value, not a list or mapping"))),
+            Some(_) => Err(self.error(
+                key,
+                format!("`{key}` must be a single value, not a list or mapping"),
+            )),
         }
     }
 
@@ -279,7 +320,10 @@ impl Fields<'_> {
             Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().ok()),
             Some(other) => Err(self.error(
                 key,
-                format!("`{key}` must be a whole number, not `{}`", super::yaml::render(other)),
+                format!(
+                    "`{key}` must be a whole number, not `{}`",
+                    super::yaml::render(other)
+                ),
             )),
         }
     }
@@ -296,7 +340,11 @@ impl Fields<'_> {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::Sequence(items)) => items
                 .iter()
-                .map(|v| scalar(v).ok_or_else(|| self.error(key, format!("`{key}` must be a list of plain values"))))
+                .map(|v| {
+                    scalar(v).ok_or_else(|| {
+                        self.error(key, format!("`{key}` must be a list of plain values"))
+                    })
+                })
                 .collect(),
             Some(v) => scalar(v)
                 .map(|s| vec![s])
@@ -351,7 +399,10 @@ mod tests {
         assert_eq!(e.line, 3);
         assert!(e.message.contains("unknown status `wip`"));
         let e = parse("---\ntitle: x\n---\n").unwrap_err();
-        assert_eq!((e.line, e.message.as_str()), (1, "missing required key `id`"));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (1, "missing required key `id`")
+        );
         let e = parse("---\nid: a\ntitle: [unclosed\n---\n").unwrap_err();
         assert!(e.message.starts_with("invalid YAML"), "{e}");
         assert!(e.line >= 3, "{e:?}");

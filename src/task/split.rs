@@ -65,7 +65,10 @@ impl<'a> Split<'a> {
 /// Checks that `bytes` is UTF-8, naming the line of the first bad byte otherwise.
 pub fn as_utf8(bytes: &[u8]) -> Result<&str, SplitError> {
     std::str::from_utf8(bytes).map_err(|e| {
-        let line = 1 + bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count();
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
         SplitError::NotUtf8 { line }
     })
 }
@@ -202,7 +205,10 @@ mod tests {
         assert_eq!(split(""), Err(SplitError::Empty));
         assert_eq!(split("# title\n"), Err(SplitError::NoFrontmatter));
         assert_eq!(split("----\nid: a\n---\n"), Err(SplitError::NoFrontmatter));
-        assert!(matches!(split("---\nid: a\n"), Err(SplitError::Unterminated { .. })));
+        assert!(matches!(
+            split("---\nid: a\n"),
+            Err(SplitError::Unterminated { .. })
+        ));
         assert_eq!(split("---\nid: a\n").unwrap_err().line(), 1);
         let bytes = b"---\nid: a\ntitle: \xff\n---\n";
         assert_eq!(as_utf8(bytes), Err(SplitError::NotUtf8 { line: 3 }));

@@ -117,13 +117,46 @@ mod tests {
     #[test]
     fn quoted_where_needed() {
         for tricky in [
-            "yes", "true", "null", "~", "1", "0x1f", "1.5", "", " lead", "trail ", "a: b",
-            "a #b", "#x", "- x", "[x]", "{x}", "*x", "&x", "!x", "|", ">", "'q'", "\"q\"",
-            "line\nbreak", "tab\there", "@at", "`tick`", "%p", "ends:",
+            "yes",
+            "true",
+            "null",
+            "~",
+            "1",
+            "0x1f",
+            "1.5",
+            "",
+            " lead",
+            "trail ",
+            "a: b",
+            "a #b",
+            "#x",
+            "- x",
+            "[x]",
+            "{x}",
+            "*x",
+            "&x",
+            "!x",
+            "|",
+            ">",
+            "'q'",
+            "\"q\"",
+            "line\nbreak",
+            "tab\there",
+            "@at",
+            "`tick`",
+            "%p",
+            "ends:",
         ] {
             let rendered = render(&s(tricky));
-            assert!(rendered.starts_with('"'), "{tricky:?} rendered as {rendered}");
-            assert_eq!(parse(&rendered).unwrap(), s(tricky), "{tricky:?} did not round-trip");
+            assert!(
+                rendered.starts_with('"'),
+                "{tricky:?} rendered as {rendered}"
+            );
+            assert_eq!(
+                parse(&rendered).unwrap(),
+                s(tricky),
+                "{tricky:?} did not round-trip"
+            );
         }
     }
 

@@ -1,0 +1,64 @@
+//! The command line: global flags and the subcommand enum.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, ValueEnum};
+
+use crate::commands::Command;
+
+/// Git-tracked markdown tasks that humans and many coding agents can claim at once, safely.
+///
+/// Task files live in `.tasks/` at the top of the main worktree; run from anywhere inside the
+/// repository, including linked worktrees. Exit codes: 0 ok, 1 error, 2 usage, 3 conflict,
+/// 4 nothing to claim, 5 lock timeout.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tasks",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Print one JSON document on stdout (errors too), for scripts and agents
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Use the `.tasks/` in PATH instead of finding the repository's root
+    #[arg(long, global = true, env = "TASKS_DIR", value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+
+    /// Act as NAME (else TASKS_AGENT, git user.email, $USER); parallel agents need distinct names
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+
+    /// Say nothing on stderr except warnings and errors
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
+    /// When to use colour
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Run as if started in DIR
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// Inside a linked worktree, use that worktree's own `.tasks/` instead of the main one's
+    #[arg(long, global = true)]
+    pub local: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,21 @@
+//! `tasks block`: the task cannot go on; say why.
+
+use crate::error::Result;
+use crate::lifecycle;
+
+/// Mark a task blocked (ends the claim with outcome `blocked`)
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    pub id: String,
+    /// What blocks it (`-` reads standard input)
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let reason = super::reason(&args.reason)?;
+    super::transition(ctx, &args.id, |task, actor, store| {
+        lifecycle::block(task, actor, &store.config, &reason)
+    })
+}

@@ -1,0 +1,21 @@
+//! `tasks cancel`: the task will not be done.
+
+use crate::error::Result;
+use crate::lifecycle;
+
+/// Cancel a task (from any state); only `reopen` brings it back
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    pub id: String,
+    /// Why it is cancelled (`-` reads standard input)
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let reason = super::reason(&args.reason)?;
+    super::transition(ctx, &args.id, |task, actor, _| {
+        lifecycle::cancel(task, actor, &reason)
+    })
+}

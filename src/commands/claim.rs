@@ -1,0 +1,127 @@
+//! `tasks claim`: take a task, atomically. Two agents never get the same one.
+
+use crate::config::Duration;
+use crate::error::{Error, Kind, Result};
+use crate::lifecycle::{self, Claim};
+use crate::output;
+use crate::store::scan;
+
+/// Claim a task (or the next ready one) for yourself
+///
+/// Claiming a task you already hold succeeds and renews the lease. A task held by someone
+/// else exits 3 naming the holder; `--next` with nothing ready exits 4. Prints the id.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    pub id: Option<String>,
+    /// Claim the first ready task routed to you (owned by you, a role you hold, or nobody)
+    #[arg(long)]
+    pub next: bool,
+    /// How long the claim lasts without a heartbeat (e.g. 30m, 2h); default: config `lease`, 1h
+    #[arg(long, value_name = "DURATION")]
+    pub lease: Option<Duration>,
+    /// The worker's process id, so a sweep can tell when it is gone
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Claim even a task you failed before, or one routed to someone else
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let store = ctx.store()?;
+    let actor = ctx.actor(&store)?;
+    let scan = store.scan();
+    let opts = super::ClaimLease {
+        duration: args.lease,
+        pid: args.pid,
+    };
+
+    let candidates: Vec<&crate::store::Entry> = match &args.id {
+        Some(id) => vec![store.resolve(&scan, id)?],
+        None => {
+            ctx.warn_invalid(&store, &scan);
+            let status_of = super::status_lookup(&scan);
+            let mut ready: Vec<&crate::store::Entry> = scan
+                .tasks
+                .iter()
+                .filter(|e| {
+                    lifecycle::blockers(
+                        &e.task,
+                        &status_of,
+                        Some(&actor.name),
+                        Some(&actor.name),
+                        &store.config,
+                    )
+                    .is_empty()
+                })
+                .collect();
+            ready.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+            if ready.is_empty() {
+                return Err(nothing_ready(&actor.name));
+            }
+            ready
+        }
+    };
+
+    let _lock = store.lock(ctx.out.quiet)?;
+    for entry in candidates {
+        let full = store.reread(entry)?;
+        // Dependencies are re-read under the lock too: the scan above may be stale.
+        let status_of = |id: &str| {
+            scan.get(id)
+                .and_then(|dep| scan::read_head(&dep.path).ok())
+                .filter(|t| t.id == id)
+                .map(|t| t.status)
+        };
+        let person = if args.next {
+            Some(actor.name.as_str())
+        } else {
+            None
+        };
+        let blockers = lifecycle::blockers(
+            &full.task,
+            &status_of,
+            Some(&actor.name),
+            person,
+            &store.config,
+        );
+        let decision = lifecycle::claim(&full.task, &actor, &store.config, &blockers, args.force);
+        let decision = match decision {
+            Ok(d) => d,
+            // Someone else got there first: with --next, try the next candidate.
+            Err(_) if args.next => continue,
+            Err(e) => return Err(e),
+        };
+        let (task, message) = match decision {
+            Claim::Renew => {
+                super::renew_lease(&store, &actor, &full.task.id, Some(&opts))?;
+                (full.task, "you already hold it; lease renewed".to_string())
+            }
+            Claim::New(t) => {
+                let task = store.write_edit(&entry.path, &full.text, &t.edit)?;
+                super::finish(&store, &actor, &task, &t, Some(&opts))?;
+                (task, format!("claimed as {}", actor.name))
+            }
+        };
+        if ctx.out.json {
+            ctx.out.print_json(&output::one_task(&task, &entry.path));
+        } else {
+            println!("{}", task.id);
+            ctx.out
+                .status(&format!("{}: {} — {message}", task.id, task.title));
+        }
+        return Ok(());
+    }
+    Err(nothing_ready(&actor.name))
+}
+
+fn nothing_ready(actor: &str) -> Error {
+    Error::new(
+        Kind::NothingReady,
+        "nothing_ready",
+        format!("no task is ready for {actor}"),
+    )
+    .hint("`tasks blocked` shows what is waiting and why")
+}

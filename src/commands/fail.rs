@@ -1,0 +1,24 @@
+//! `tasks fail`: the attempt failed; count it and hand the task back.
+
+use crate::error::Result;
+use crate::lifecycle;
+
+/// Record a failed attempt: back to open, or `failed` once attempts reach max_attempts
+///
+/// The failing agent is remembered in `failed_agents` and cannot claim the task again without
+/// `claim --force`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    pub id: String,
+    /// What went wrong (`-` reads standard input)
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let reason = super::reason(&args.reason)?;
+    super::transition(ctx, &args.id, |task, actor, store| {
+        lifecycle::fail(task, actor, &store.config, &reason)
+    })
+}

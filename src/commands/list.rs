@@ -1,0 +1,111 @@
+//! `tasks list`: the tasks, filtered.
+
+use crate::error::{Error, Result};
+use crate::lifecycle;
+use crate::output;
+use crate::store::{Entry, Store};
+use crate::task::{Kind, Status};
+
+/// List tasks (unfinished ones unless --all or --status says otherwise)
+///
+/// Piped output is one task per line, tab-separated: id, status, priority, type, owner,
+/// claimed_by, title (`-` for empty).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only these statuses (repeat or comma-separate; aliases like todo work)
+    #[arg(long, short, value_delimiter = ',')]
+    pub status: Vec<String>,
+    /// Only tasks with this owner (a person or role:NAME)
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// Only tasks carrying this label
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Only tasks of this type
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<Kind>,
+    /// Include done, failed and cancelled tasks
+    #[arg(long, short)]
+    pub all: bool,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let store = ctx.store()?;
+    let scan = store.scan();
+    ctx.warn_invalid(&store, &scan);
+    let statuses: Vec<Status> = args
+        .status
+        .iter()
+        .map(|s| s.parse::<Status>().map_err(|m| Error::usage(m)))
+        .collect::<Result<_>>()?;
+    let owner = args
+        .owner
+        .as_deref()
+        .map(|o| super::set::person(o, &store.config));
+    let mut entries: Vec<&Entry> = scan
+        .tasks
+        .iter()
+        .filter(|e| {
+            let t = &e.task;
+            let status_ok = if statuses.is_empty() {
+                args.all || !t.status.is_finished()
+            } else {
+                statuses.contains(&t.status)
+            };
+            status_ok
+                && owner.as_ref().is_none_or(|o| {
+                    t.owner
+                        .as_deref()
+                        .map(|x| super::set::person(x, &store.config))
+                        .as_ref()
+                        == Some(o)
+                })
+                && args
+                    .label
+                    .as_ref()
+                    .is_none_or(|l| t.labels.iter().any(|x| x == l))
+                && args.kind.is_none_or(|k| t.kind == k)
+        })
+        .collect();
+    entries.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+    print_tasks(ctx, &store, &entries);
+    Ok(())
+}
+
+pub fn print_tasks(ctx: &super::Ctx, store: &Store, entries: &[&Entry]) {
+    if ctx.out.json {
+        ctx.out.print_json(&output::task_list(
+            entries.iter().map(|e| (&e.task, e.path.as_path())),
+        ));
+        return;
+    }
+    let rows = entries
+        .iter()
+        .map(|e| {
+            let t = &e.task;
+            vec![
+                t.id.clone(),
+                t.status.to_string(),
+                t.priority.to_string(),
+                t.kind.to_string(),
+                t.owner.clone().unwrap_or_else(|| "-".into()),
+                t.claimed_by.clone().unwrap_or_else(|| "-".into()),
+                t.title.clone(),
+            ]
+        })
+        .collect();
+    ctx.out.rows(
+        &[
+            "ID",
+            "STATUS",
+            "PRI",
+            "TYPE",
+            "OWNER",
+            "CLAIMED BY",
+            "TITLE",
+        ],
+        rows,
+        Some(1),
+    );
+    let _ = store;
+}

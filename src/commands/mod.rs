@@ -1,0 +1,328 @@
+//! The subcommands: the enum, the dispatch, and the context every command gets.
+
+mod block;
+mod blocked;
+mod cancel;
+mod claim;
+mod dep;
+mod done;
+mod fail;
+mod heartbeat;
+mod init;
+mod list;
+mod new;
+mod note;
+mod ready;
+mod reopen;
+mod set;
+mod show;
+mod unblock;
+mod unclaim;
+
+use std::io::Read;
+
+use clap::Subcommand;
+use serde_norway::Value;
+
+use crate::cli::{Cli, GlobalArgs};
+use crate::config::Duration;
+use crate::error::{Error, Result};
+use crate::lifecycle::{self, Actor, LeaseAction, Transition};
+use crate::output::{self, Output};
+use crate::store::{Entry, Locate, Scan, Store, events, lease};
+use crate::task::{Edit, Status, Task};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Init(init::Args),
+    New(new::Args),
+    List(list::Args),
+    Show(show::Args),
+    Ready(ready::Args),
+    Blocked(blocked::Args),
+    Claim(claim::Args),
+    Heartbeat(heartbeat::Args),
+    Note(note::Args),
+    Done(done::Args),
+    Block(block::Args),
+    Unblock(unblock::Args),
+    Fail(fail::Args),
+    Unclaim(unclaim::Args),
+    Reopen(reopen::Args),
+    Cancel(cancel::Args),
+    Set(set::Args),
+    #[command(subcommand)]
+    Dep(dep::Command),
+}
+
+pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
+    if let Some(dir) = &cli.global.chdir {
+        std::env::set_current_dir(dir).map_err(|e| {
+            Error::failure("io", format!("cannot change to {}: {e}", dir.display()))
+        })?;
+    }
+    let ctx = Ctx {
+        global: cli.global.clone(),
+        out: out.clone(),
+    };
+    match &cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::New(args) => new::run(&ctx, args),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Ready(args) => ready::run(&ctx, args),
+        Command::Blocked(args) => blocked::run(&ctx, args),
+        Command::Claim(args) => claim::run(&ctx, args),
+        Command::Heartbeat(args) => heartbeat::run(&ctx, args),
+        Command::Note(args) => note::run(&ctx, args),
+        Command::Done(args) => done::run(&ctx, args),
+        Command::Block(args) => block::run(&ctx, args),
+        Command::Unblock(args) => unblock::run(&ctx, args),
+        Command::Fail(args) => fail::run(&ctx, args),
+        Command::Unclaim(args) => unclaim::run(&ctx, args),
+        Command::Reopen(args) => reopen::run(&ctx, args),
+        Command::Cancel(args) => cancel::run(&ctx, args),
+        Command::Set(args) => set::run(&ctx, args),
+        Command::Dep(cmd) => dep::run(&ctx, cmd),
+    }
+}
+
+/// What every command gets: the global flags and the output settings.
+pub struct Ctx {
+    pub global: GlobalArgs,
+    pub out: Output,
+}
+
+impl Ctx {
+    pub fn locate(&self) -> Locate {
+        Locate {
+            dir: self.global.dir.clone(),
+            local: self.global.local,
+        }
+    }
+
+    pub fn store(&self) -> Result<Store> {
+        Store::open(&self.locate())
+    }
+
+    /// The acting identity: `--as`, `TASKS_AGENT`, git `user.email`, `$USER`; canonicalised.
+    pub fn actor(&self, store: &Store) -> Result<Actor> {
+        let raw = self
+            .global
+            .actor
+            .clone()
+            .or_else(|| std::env::var("TASKS_AGENT").ok())
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| crate::git::user_email(&std::env::current_dir().ok()?))
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                Error::failure("no_identity", "cannot tell who is acting").hint(
+                    "pass --as NAME or set TASKS_AGENT; every parallel agent needs its own name",
+                )
+            })?;
+        Ok(Actor {
+            name: lifecycle::canonical(&raw, &store.config),
+            now: now(),
+        })
+    }
+
+    /// Reports files that could not be read, once per command.
+    pub fn warn_invalid(&self, store: &Store, scan: &Scan) {
+        for bad in &scan.invalid {
+            self.out.warn(&format!(
+                "{}:{}: {} (skipped)",
+                store.display(&bad.path),
+                bad.line,
+                bad.reason
+            ));
+        }
+    }
+}
+
+/// The current time, RFC 3339 UTC to the second. `TASKS_NOW` pins it (for reproducible runs).
+pub fn now() -> String {
+    now_time().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn now_time() -> chrono::DateTime<chrono::Utc> {
+    std::env::var("TASKS_NOW")
+        .ok()
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
+        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc))
+}
+
+/// Reads `TEXT`, or standard input when it is `-`.
+pub fn text_arg(text: &str) -> Result<String> {
+    if text != "-" {
+        return Ok(text.to_string());
+    }
+    let mut buf = String::new();
+    std::io::stdin()
+        .read_to_string(&mut buf)
+        .map_err(|e| Error::failure("io", format!("cannot read standard input: {e}")))?;
+    Ok(buf)
+}
+
+/// A map from id to status for readiness checks.
+pub fn status_lookup(scan: &Scan) -> impl Fn(&str) -> Option<Status> + '_ {
+    move |id: &str| scan.get(id).map(|e| e.task.status)
+}
+
+/// The shape of every single-task write: resolve, lock, re-read, decide, write, log.
+pub fn transition(
+    ctx: &Ctx,
+    id: &str,
+    decide: impl FnOnce(&Task, &Actor, &Store) -> Result<Transition>,
+) -> Result<()> {
+    let store = ctx.store()?;
+    let actor = ctx.actor(&store)?;
+    let scan = store.scan();
+    let entry = store.resolve(&scan, id)?;
+    let _lock = store.lock(ctx.out.quiet)?;
+    let full = store.reread(entry)?;
+    let t = decide(&full.task, &actor, &store)?;
+    let task = store.write_edit(&entry.path, &full.text, &t.edit)?;
+    finish(&store, &actor, &task, &t, None)?;
+    report(
+        ctx,
+        &store,
+        &entry.path,
+        &task,
+        &format!("{}: {} → {}{}", task.id, t.from, t.to, outcome_suffix(&t)),
+    );
+    Ok(())
+}
+
+fn outcome_suffix(t: &Transition) -> String {
+    t.outcome.map(|o| format!(" ({o})")).unwrap_or_default()
+}
+
+/// After a write: the lease and the event log.
+pub fn finish(
+    store: &Store,
+    actor: &Actor,
+    task: &Task,
+    t: &Transition,
+    claim: Option<&ClaimLease>,
+) -> Result<()> {
+    match t.lease {
+        LeaseAction::Keep => {}
+        LeaseAction::Renew => renew_lease(store, actor, &task.id, claim)?,
+        LeaseAction::Release => lease::remove(&store.state_dir, &task.id)?,
+    }
+    events::append(
+        &store.state_dir,
+        &events::Event {
+            time: actor.now.clone(),
+            actor: actor.name.clone(),
+            task: task.id.clone(),
+            from: Some(t.from.as_str().to_string()),
+            to: t.to.as_str().to_string(),
+            outcome: t.outcome.map(str::to_string),
+        },
+    )?;
+    Ok(())
+}
+
+/// Options for a new lease.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimLease {
+    pub duration: Option<Duration>,
+    pub pid: Option<u32>,
+}
+
+/// Writes or extends the lease; an existing lease keeps its length, pid and start.
+pub fn renew_lease(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    opts: Option<&ClaimLease>,
+) -> Result<()> {
+    let now = now_time();
+    let existing = lease::read(&store.state_dir, id).filter(|l| l.holder == actor.name);
+    let length = opts
+        .and_then(|o| o.duration)
+        .map(|d| d.secs() as i64)
+        .or_else(|| {
+            let l = existing.as_ref()?;
+            let renewed = chrono::DateTime::parse_from_rfc3339(&l.renewed_at).ok()?;
+            Some((l.expires()? - renewed.with_timezone(&chrono::Utc)).num_seconds())
+        })
+        .filter(|s| *s > 0)
+        .unwrap_or(store.config.lease().secs() as i64);
+    let expires = now + chrono::Duration::seconds(length);
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let lease = lease::Lease {
+        task: id.to_string(),
+        holder: actor.name.clone(),
+        acquired_at: existing
+            .as_ref()
+            .map_or_else(|| fmt(now), |l| l.acquired_at.clone()),
+        renewed_at: fmt(now),
+        expires_at: fmt(expires),
+        pid: opts
+            .and_then(|o| o.pid)
+            .or(existing.as_ref().and_then(|l| l.pid)),
+        host: lease::hostname(),
+    };
+    lease::write(&store.state_dir, &lease)?;
+    Ok(())
+}
+
+/// Prints the result of a single-task command.
+pub fn report(ctx: &Ctx, store: &Store, path: &std::path::Path, task: &Task, status: &str) {
+    if ctx.out.json {
+        ctx.out.print_json(&output::one_task(task, path));
+    } else {
+        ctx.out.status(status);
+    }
+    let _ = store;
+}
+
+/// A write that is not a status transition (note, set, dep): resolve, lock, re-read, edit.
+/// The holder of a live claim renews its lease by touching the task.
+pub fn update(
+    ctx: &Ctx,
+    id: &str,
+    decide: impl FnOnce(&Task, &Actor, &Store, &Scan) -> Result<Edit>,
+) -> Result<(Store, Entry, Task)> {
+    let store = ctx.store()?;
+    let actor = ctx.actor(&store)?;
+    let scan = store.scan();
+    let entry = store.resolve(&scan, id)?.clone();
+    let _lock = store.lock(ctx.out.quiet)?;
+    let full = store.reread(&entry)?;
+    let mut edit = decide(&full.task, &actor, &store, &scan)?;
+    let task = if edit.is_empty() {
+        full.task
+    } else {
+        edit.set("updated_at", actor.now.as_str());
+        store.write_edit(&entry.path, &full.text, &edit)?
+    };
+    let holds = task.status.is_claimed()
+        && task
+            .claimed_by
+            .as_deref()
+            .map(|h| lifecycle::canonical(h, &store.config))
+            == Some(actor.name.clone());
+    if holds {
+        renew_lease(&store, &actor, &task.id, None)?;
+    }
+    Ok((store, entry, task))
+}
+
+/// A reason given with `--reason`, which must say something.
+pub fn reason(text: &str) -> Result<String> {
+    let text = text_arg(text)?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::usage("--reason must not be empty"));
+    }
+    Ok(text.to_string())
+}
+
+pub fn list_value(items: &[String]) -> Value {
+    lifecycle::strings(items)
+}

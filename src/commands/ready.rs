@@ -1,0 +1,51 @@
+//! `tasks ready`: what can be started now, in the order it should be.
+
+use crate::error::Result;
+use crate::lifecycle;
+use crate::store::Entry;
+
+/// List tasks that are ready: open, dependencies done, routed to somebody, not a placeholder
+///
+/// Ordered by priority, then creation time, then id. Tasks the acting agent failed before are
+/// left out.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only tasks for NAME: owned by NAME, by a role NAME holds, or by nobody
+    #[arg(long = "for", value_name = "NAME")]
+    pub for_person: Option<String>,
+    /// Show at most N tasks
+    #[arg(long, short = 'n', value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let store = ctx.store()?;
+    let scan = store.scan();
+    ctx.warn_invalid(&store, &scan);
+    let agent = ctx.actor(&store).ok().map(|a| a.name);
+    let person = args
+        .for_person
+        .as_deref()
+        .map(|p| lifecycle::canonical(p, &store.config));
+    let status_of = super::status_lookup(&scan);
+    let mut ready: Vec<&Entry> = scan
+        .tasks
+        .iter()
+        .filter(|e| {
+            lifecycle::blockers(
+                &e.task,
+                &status_of,
+                agent.as_deref(),
+                person.as_deref(),
+                &store.config,
+            )
+            .is_empty()
+        })
+        .collect();
+    ready.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+    if let Some(n) = args.limit {
+        ready.truncate(n);
+    }
+    super::list::print_tasks(ctx, &store, &ready);
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! `tasks reopen`: the only way a finished task comes back.
+
+use crate::error::Result;
+use crate::lifecycle;
+
+/// Reopen a task that is in review (outcome `needs_review_fix`), done, failed or cancelled
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    pub id: String,
+    /// Why it needs more work (`-` reads standard input)
+    #[arg(long)]
+    pub reason: String,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let reason = super::reason(&args.reason)?;
+    super::transition(ctx, &args.id, |task, actor, _| {
+        lifecycle::reopen(task, actor, &reason)
+    })
+}

@@ -1,0 +1,17 @@
+//! `tasks unblock`: a blocked task goes back to open.
+
+use crate::error::Result;
+use crate::lifecycle;
+
+/// Return a blocked task to open
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    pub id: String,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    super::transition(ctx, &args.id, |task, actor, _| {
+        lifecycle::unblock(task, actor)
+    })
+}

@@ -1,0 +1,24 @@
+//! `tasks unclaim`: give a task back without finishing it.
+
+use crate::error::Result;
+use crate::lifecycle;
+
+/// Release your claim on a task (outcome `released`); it becomes open again
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    pub id: String,
+    /// Why it is given back (`-` reads standard input)
+    #[arg(long)]
+    pub reason: String,
+    /// Release a claim someone else holds (for a worker that is gone)
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let reason = super::reason(&args.reason)?;
+    super::transition(ctx, &args.id, |task, actor, store| {
+        lifecycle::unclaim(task, actor, &store.config, &reason, args.force)
+    })
+}

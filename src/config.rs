@@ -1,0 +1,243 @@
+//! `.tasks/config.yaml`: every key optional, unknown keys an error that names the key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub id_prefix: Option<String>,
+    pub lease: Option<Duration>,
+    pub reclaim_after: Option<Duration>,
+    pub max_attempts: Option<u32>,
+    pub review: Option<Review>,
+    #[serde(default)]
+    pub sla: Sla,
+    #[serde(default)]
+    pub identities: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub routing: Routing,
+    #[serde(default)]
+    pub done: Done,
+    #[serde(default)]
+    pub worktrees: Worktrees,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Review {
+    Optional,
+    Required,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    pub pickup: Option<Duration>,
+    pub review: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Routing {
+    #[serde(default)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Done {
+    /// Fields `tasks done` insists on: `commit` and/or `pr_url`.
+    #[serde(default)]
+    pub require: Vec<Requirement>,
+    /// Shell commands that must pass before a task counts as done.
+    #[serde(default)]
+    pub checks: Vec<String>,
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    Commit,
+    PrUrl,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worktrees {
+    pub dir: Option<String>,
+    pub branch_prefix: Option<String>,
+}
+
+pub const DEFAULT_LEASE_SECS: u64 = 3600;
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+impl Config {
+    /// Reads the config file; a missing file is the default config.
+    pub fn load(path: &Path, display: &str) -> Result<Config> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(e) => {
+                return Err(Error::failure(
+                    "config",
+                    format!("cannot read {display}: {e}"),
+                ));
+            }
+        };
+        Config::parse(&text).map_err(|(line, message)| {
+            Error::failure("config", format!("{display}:{line}: {message}"))
+                .hint("every key in config.yaml must be one tasks knows; see docs/config.md")
+        })
+    }
+
+    /// Parses config text; errors carry the 1-based line.
+    pub fn parse(text: &str) -> std::result::Result<Config, (usize, String)> {
+        if text.trim().is_empty()
+            || text
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+        {
+            return Ok(Config::default());
+        }
+        serde_norway::from_str(text).map_err(|e| {
+            let line = e.location().map_or(1, |l| l.line());
+            let message = e.to_string();
+            let message = message
+                .find(" at line ")
+                .map_or(message.as_str(), |i| &message[..i])
+                .to_string();
+            (line, message)
+        })
+    }
+
+    pub fn id_prefix(&self) -> &str {
+        self.id_prefix.as_deref().unwrap_or("T")
+    }
+
+    pub fn lease(&self) -> Duration {
+        self.lease.unwrap_or(Duration(DEFAULT_LEASE_SECS))
+    }
+
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)
+    }
+
+    pub fn review_required(&self) -> bool {
+        self.review == Some(Review::Required)
+    }
+}
+
+/// A span of time written as `90s`, `15m`, `1h`, `2h30m` or `1d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duration(pub u64);
+
+impl Duration {
+    pub fn secs(self) -> u64 {
+        self.0
+    }
+}
+
+impl FromStr for Duration {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("invalid duration `{s}`: write it like 90s, 15m, 1h, 2h30m or 1d");
+        let mut total: u64 = 0;
+        let mut number = String::new();
+        let mut any = false;
+        for c in s.trim().chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 604_800,
+                _ => return Err(bad()),
+            };
+            let n: u64 = number.parse().map_err(|_| bad())?;
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
+            number.clear();
+            any = true;
+        }
+        if !number.is_empty() || !any {
+            return Err(bad());
+        }
+        Ok(Duration(total))
+    }
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (mut rest, mut out) = (self.0, String::new());
+        for (unit, name) in [(86_400, 'd'), (3600, 'h'), (60, 'm'), (1, 's')] {
+            if rest >= unit {
+                out.push_str(&format!("{}{name}", rest / unit));
+                rest %= unit;
+            }
+        }
+        if out.is_empty() {
+            out.push_str("0s");
+        }
+        f.write_str(&out)
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!("90s".parse::<Duration>().unwrap().secs(), 90);
+        assert_eq!("2h30m".parse::<Duration>().unwrap().secs(), 9000);
+        assert_eq!("1d".parse::<Duration>().unwrap().secs(), 86_400);
+        assert!("10".parse::<Duration>().is_err());
+        assert!("1x".parse::<Duration>().is_err());
+        assert_eq!(Duration(5400).to_string(), "1h30m");
+    }
+
+    #[test]
+    fn the_design_example_parses() {
+        let text = "id_prefix: T\nlease: 1h\nreclaim_after: 2h\nmax_attempts: 3\nreview: optional\n\
+                    sla: { pickup: 2h, review: 24h }\nidentities: { dave.fowler: [dave, davefowler] }\n\
+                    roles: { backend: [alice, bob] }\nrouting: { strict: false }\n\
+                    done: { require: [], checks: [], timeout: 20m }\n\
+                    worktrees: { dir: .worktrees, branch_prefix: tasks/ }\n";
+        let c = Config::parse(text).unwrap();
+        assert_eq!(c.lease().secs(), 3600);
+        assert_eq!(c.roles["backend"], ["alice", "bob"]);
+    }
+
+    #[test]
+    fn unknown_keys_name_key_and_line() {
+        let (line, message) = Config::parse("lease: 1h\nleese: 2h\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(message.contains("unknown field `leese`"), "{message}");
+        let (line, message) = Config::parse("lease: soon\n").unwrap_err();
+        assert_eq!(line, 1);
+        assert!(message.contains("invalid duration"), "{message}");
+    }
+}

@@ -1,0 +1,578 @@
+//! The lifecycle: which transitions are allowed, what each writes, and when a task is ready.
+//! Pure: it reads tasks and config and returns edits; the store does the writing.
+
+use serde_norway::Value;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::task::{Edit, Kind, Status, Task};
+
+/// Who is acting, and when.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub name: String,
+    pub now: String,
+}
+
+/// What to do with the lease after a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseAction {
+    Keep,
+    Renew,
+    Release,
+}
+
+/// A transition ready to be written.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub edit: Edit,
+    pub from: Status,
+    pub to: Status,
+    pub outcome: Option<&'static str>,
+    pub lease: LeaseAction,
+}
+
+const CLAIM_KEYS: [&str; 4] = ["claimed_by", "claimed_at", "worktree", "branch"];
+
+/// Canonicalises an identity through `identities:` (case-insensitive); unknown names are kept.
+pub fn canonical(name: &str, config: &Config) -> String {
+    let name = name.trim();
+    for (canon, aliases) in &config.identities {
+        if canon.eq_ignore_ascii_case(name)
+            || aliases.iter().any(|a| a.trim().eq_ignore_ascii_case(name))
+        {
+            return canon.clone();
+        }
+    }
+    name.to_string()
+}
+
+/// Does this owner route to anybody at all?
+pub fn owner_routes(owner: Option<&str>, config: &Config) -> bool {
+    match owner.map(str::trim).filter(|o| !o.is_empty()) {
+        None => true,
+        Some(o) => match o.strip_prefix("role:") {
+            Some(role) => config
+                .roles
+                .get(role.trim())
+                .is_some_and(|people| !people.is_empty()),
+            None => {
+                !config.routing.strict
+                    || config
+                        .identities
+                        .keys()
+                        .any(|k| k.eq_ignore_ascii_case(&canonical(o, config)))
+            }
+        },
+    }
+}
+
+/// Does this owner route to `person` (canonical)? Unowned tasks route to everybody.
+pub fn owner_routes_to(owner: Option<&str>, person: &str, config: &Config) -> bool {
+    match owner.map(str::trim).filter(|o| !o.is_empty()) {
+        None => true,
+        Some(o) => match o.strip_prefix("role:") {
+            Some(role) => config
+                .roles
+                .get(role.trim())
+                .is_some_and(|people| people.iter().any(|p| canonical(p, config) == person)),
+            None => canonical(o, config) == person,
+        },
+    }
+}
+
+/// Why a task is not ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocker {
+    Status(Status),
+    Dependency { id: String, status: Option<Status> },
+    Placeholder,
+    Unroutable(String),
+    FailedBefore(String),
+    NotFor(String),
+}
+
+impl std::fmt::Display for Blocker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Blocker::Status(s) => write!(f, "status is {s}"),
+            Blocker::Dependency {
+                id,
+                status: Some(s),
+            } => write!(f, "depends on {id} ({s})"),
+            Blocker::Dependency { id, status: None } => write!(f, "depends on {id} (no such task)"),
+            Blocker::Placeholder => f.write_str("placeholder tasks are never dispatched"),
+            Blocker::Unroutable(o) => write!(f, "owner {o} routes to nobody"),
+            Blocker::FailedBefore(a) => write!(f, "{a} failed this task before"),
+            Blocker::NotFor(p) => write!(f, "owned by someone other than {p}"),
+        }
+    }
+}
+
+/// Everything standing between a task and `ready` for the given agent.
+pub fn blockers(
+    task: &Task,
+    status_of: &dyn Fn(&str) -> Option<Status>,
+    agent: Option<&str>,
+    for_person: Option<&str>,
+    config: &Config,
+) -> Vec<Blocker> {
+    let mut out = Vec::new();
+    if task.status != Status::Open {
+        out.push(Blocker::Status(task.status));
+    }
+    for dep in &task.depends_on {
+        let status = status_of(dep);
+        if status != Some(Status::Done) {
+            out.push(Blocker::Dependency {
+                id: dep.clone(),
+                status,
+            });
+        }
+    }
+    if task.kind == Kind::Placeholder {
+        out.push(Blocker::Placeholder);
+    }
+    if !owner_routes(task.owner.as_deref(), config) {
+        out.push(Blocker::Unroutable(task.owner.clone().unwrap_or_default()));
+    }
+    if let Some(person) = for_person
+        && !owner_routes_to(task.owner.as_deref(), person, config)
+    {
+        out.push(Blocker::NotFor(person.to_string()));
+    }
+    if let Some(agent) = agent
+        && task
+            .failed_agents
+            .iter()
+            .any(|a| canonical(a, config) == agent)
+    {
+        out.push(Blocker::FailedBefore(agent.to_string()));
+    }
+    out
+}
+
+/// The ready order: priority, then creation time, then id.
+pub fn ready_order(a: &Task, b: &Task) -> std::cmp::Ordering {
+    (a.priority, a.created_at.as_deref().unwrap_or(""), &a.id).cmp(&(
+        b.priority,
+        b.created_at.as_deref().unwrap_or(""),
+        &b.id,
+    ))
+}
+
+fn holder(task: &Task, config: &Config) -> Option<String> {
+    task.claimed_by.as_deref().map(|h| canonical(h, config))
+}
+
+fn not_allowed(task: &Task, action: &str) -> Error {
+    let mut err = Error::conflict(
+        "transition_not_allowed",
+        format!("cannot {action} {}: it is {}", task.id, task.status),
+    );
+    err = match task.status {
+        Status::Done | Status::Failed | Status::Cancelled => err.hint(format!(
+            "a finished task only comes back with `tasks reopen {} --reason TEXT`",
+            task.id
+        )),
+        Status::Blocked => err.hint(format!("`tasks unblock {}` returns it to open", task.id)),
+        Status::Open => err.hint(format!(
+            "nobody holds it; `tasks claim {}` takes it",
+            task.id
+        )),
+        _ => err,
+    };
+    err
+}
+
+fn held_by_other(task: &Task, holder: &str, actor: &Actor) -> Error {
+    Error::conflict(
+        "held_by_other",
+        format!("task {} is held by {holder}", task.id),
+    )
+    .hint(format!(
+        "you are acting as {}; wait, or ask {holder} to run `tasks unclaim {}`",
+        actor.name, task.id
+    ))
+}
+
+/// Requires a live claim on the task held by the actor (unless `force`).
+fn require_holder(
+    task: &Task,
+    actor: &Actor,
+    config: &Config,
+    action: &str,
+    force: bool,
+) -> Result<()> {
+    if !task.status.is_claimed() {
+        return Err(not_allowed(task, action));
+    }
+    match holder(task, config) {
+        Some(h) if h == actor.name || force => Ok(()),
+        Some(h) => Err(held_by_other(task, &h, actor)),
+        None if force => Ok(()),
+        None => Err(Error::conflict(
+            "not_claimed",
+            format!("task {} is {} but nobody holds it", task.id, task.status),
+        )),
+    }
+}
+
+fn base(task: &Task, actor: &Actor, to: Status) -> Edit {
+    let mut edit = Edit::default();
+    if task.status != to || task.get_str("status") != Some(to.as_str()) {
+        edit.set("status", to.as_str());
+    }
+    edit.set("updated_at", actor.now.as_str());
+    edit
+}
+
+fn end_claim(edit: &mut Edit, actor: &Actor, outcome: &str, reason: Option<&str>) {
+    for key in CLAIM_KEYS {
+        edit.remove(key);
+    }
+    edit.set("outcome", outcome)
+        .set("outcome_at", actor.now.as_str())
+        .set("outcome_by", actor.name.as_str());
+    match reason {
+        Some(r) => edit.set("reason", r),
+        None => edit.remove("reason"),
+    };
+}
+
+/// The result of a claim: a new claim, or the holder claiming again (renews the lease).
+pub enum Claim {
+    New(Transition),
+    Renew,
+}
+
+pub fn claim(
+    task: &Task,
+    actor: &Actor,
+    config: &Config,
+    blockers: &[Blocker],
+    force: bool,
+) -> Result<Claim> {
+    if task.status.is_claimed() {
+        let h = holder(task, config).unwrap_or_default();
+        if h == actor.name {
+            return Ok(Claim::Renew);
+        }
+        return Err(held_by_other(task, &h, actor));
+    }
+    if task.status != Status::Open {
+        return Err(not_allowed(task, "claim"));
+    }
+    let relevant: Vec<&Blocker> = blockers
+        .iter()
+        .filter(|b| !(force && matches!(b, Blocker::FailedBefore(_) | Blocker::NotFor(_))))
+        .collect();
+    if let Some(first) = relevant.first() {
+        let reasons: Vec<String> = relevant.iter().map(|b| b.to_string()).collect();
+        let mut err = Error::conflict(
+            "not_ready",
+            format!("task {} is not ready: {}", task.id, reasons.join("; ")),
+        );
+        if matches!(first, Blocker::FailedBefore(_)) {
+            err = err.hint("pass --force to claim it anyway");
+        }
+        return Err(err);
+    }
+    let mut edit = base(task, actor, Status::InProgress);
+    edit.set("claimed_by", actor.name.as_str())
+        .set("claimed_at", actor.now.as_str());
+    Ok(Claim::New(Transition {
+        edit,
+        from: task.status,
+        to: Status::InProgress,
+        outcome: None,
+        lease: LeaseAction::Renew,
+    }))
+}
+
+/// Evidence given to `done`.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    pub pr_url: Option<String>,
+    pub commit: Option<String>,
+}
+
+pub fn done(
+    task: &Task,
+    actor: &Actor,
+    config: &Config,
+    evidence: &Evidence,
+) -> Result<Transition> {
+    if task.status == Status::InReview {
+        return Err(not_allowed(task, "finish").hint("it is waiting for review"));
+    }
+    require_holder(task, actor, config, "finish", false)?;
+    let pr_url = evidence.pr_url.as_deref().or(task.get_str("pr_url"));
+    let commit = evidence.commit.as_deref().or(task.get_str("commit"));
+    for need in &config.done.require {
+        let (missing, flag) = match need {
+            crate::config::Requirement::Commit => (commit.is_none(), "--commit SHA"),
+            crate::config::Requirement::PrUrl => (pr_url.is_none(), "--pr URL"),
+        };
+        if missing {
+            return Err(Error::failure(
+                "evidence_required",
+                format!("task {} cannot be done without {flag}", task.id),
+            )
+            .hint("config.yaml `done.require` asks for it"));
+        }
+    }
+    let review = config.review_required();
+    let to = if review {
+        Status::InReview
+    } else {
+        Status::Done
+    };
+    let outcome = match (review, pr_url.is_some()) {
+        (true, _) => "needs_review",
+        (false, true) => "completed_with_pr",
+        (false, false) => "completed",
+    };
+    let mut edit = base(task, actor, to);
+    if let Some(url) = &evidence.pr_url {
+        edit.set("pr_url", url.as_str());
+        if let Some(n) = pr_number(url) {
+            edit.set("pr_number", Value::Number(n.into()));
+        }
+    }
+    if let Some(c) = &evidence.commit {
+        edit.set("commit", c.as_str());
+    }
+    if review {
+        edit.set("outcome", outcome)
+            .set("outcome_at", actor.now.as_str())
+            .set("outcome_by", actor.name.as_str());
+        edit.remove("reason");
+    } else {
+        end_claim(&mut edit, actor, outcome, None);
+    }
+    let lease = if review {
+        LeaseAction::Keep
+    } else {
+        LeaseAction::Release
+    };
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to,
+        outcome: Some(outcome),
+        lease,
+    })
+}
+
+/// The number at the end of a pull-request URL (`…/pull/42`, `…/merge_requests/42`).
+pub fn pr_number(url: &str) -> Option<u64> {
+    let mut parts = url.trim_end_matches('/').rsplit('/');
+    let n = parts.next()?.parse().ok()?;
+    matches!(
+        parts.next(),
+        Some("pull" | "pulls" | "merge_requests" | "pull-requests")
+    )
+    .then_some(n)
+}
+
+pub fn block(task: &Task, actor: &Actor, config: &Config, reason: &str) -> Result<Transition> {
+    let claimed = task.status.is_claimed();
+    if claimed {
+        require_holder(task, actor, config, "block", false)?;
+    } else if task.status != Status::Open {
+        return Err(not_allowed(task, "block"));
+    }
+    let mut edit = base(task, actor, Status::Blocked);
+    end_claim(&mut edit, actor, "blocked", Some(reason));
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to: Status::Blocked,
+        outcome: Some("blocked"),
+        lease: LeaseAction::Release,
+    })
+}
+
+pub fn unblock(task: &Task, actor: &Actor) -> Result<Transition> {
+    if task.status != Status::Blocked {
+        return Err(not_allowed(task, "unblock"));
+    }
+    let edit = base(task, actor, Status::Open);
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to: Status::Open,
+        outcome: None,
+        lease: LeaseAction::Release,
+    })
+}
+
+pub fn fail(task: &Task, actor: &Actor, config: &Config, reason: &str) -> Result<Transition> {
+    require_holder(task, actor, config, "fail", false)?;
+    let attempts = task.attempts + 1;
+    let max = task.max_attempts.unwrap_or_else(|| config.max_attempts());
+    let to = if attempts >= max {
+        Status::Failed
+    } else {
+        Status::Open
+    };
+    let mut edit = base(task, actor, to);
+    edit.set("attempts", Value::Number(attempts.into()));
+    let mut failed: Vec<String> = task.failed_agents.clone();
+    if !failed.iter().any(|a| canonical(a, config) == actor.name) {
+        failed.push(actor.name.clone());
+        edit.set("failed_agents", strings(&failed));
+    }
+    end_claim(&mut edit, actor, "failed", Some(reason));
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to,
+        outcome: Some("failed"),
+        lease: LeaseAction::Release,
+    })
+}
+
+pub fn unclaim(
+    task: &Task,
+    actor: &Actor,
+    config: &Config,
+    reason: &str,
+    force: bool,
+) -> Result<Transition> {
+    require_holder(task, actor, config, "unclaim", force)?;
+    let mut edit = base(task, actor, Status::Open);
+    end_claim(&mut edit, actor, "released", Some(reason));
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to: Status::Open,
+        outcome: Some("released"),
+        lease: LeaseAction::Release,
+    })
+}
+
+pub fn reopen(task: &Task, actor: &Actor, reason: &str) -> Result<Transition> {
+    let mut edit = base(task, actor, Status::Open);
+    let outcome = match task.status {
+        Status::InReview => {
+            end_claim(&mut edit, actor, "needs_review_fix", Some(reason));
+            Some("needs_review_fix")
+        }
+        Status::Done | Status::Cancelled => {
+            edit.set("reason", reason);
+            None
+        }
+        Status::Failed => {
+            // A reopened failed task gets a fresh set of attempts; who failed it is remembered.
+            edit.set("reason", reason)
+                .set("attempts", Value::Number(0.into()));
+            None
+        }
+        _ => return Err(not_allowed(task, "reopen")),
+    };
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to: Status::Open,
+        outcome,
+        lease: LeaseAction::Release,
+    })
+}
+
+pub fn cancel(task: &Task, actor: &Actor, reason: &str) -> Result<Transition> {
+    if task.status == Status::Cancelled {
+        return Err(not_allowed(task, "cancel"));
+    }
+    let mut edit = base(task, actor, Status::Cancelled);
+    if task.status.is_claimed() {
+        end_claim(&mut edit, actor, "released", Some(reason));
+    } else {
+        edit.set("reason", reason);
+    }
+    let outcome = task.status.is_claimed().then_some("released");
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to: Status::Cancelled,
+        outcome,
+        lease: LeaseAction::Release,
+    })
+}
+
+pub fn strings(items: &[String]) -> Value {
+    Value::Sequence(items.iter().map(|s| Value::String(s.clone())).collect())
+}
+
+/// Would adding `task -> dep` close a loop? Returns the loop's path when it would.
+pub fn cycle_path(
+    task: &str,
+    dep: &str,
+    deps_of: &dyn Fn(&str) -> Vec<String>,
+) -> Option<Vec<String>> {
+    // Search from dep for task along depends_on edges.
+    let mut stack = vec![vec![dep.to_string()]];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(path) = stack.pop() {
+        let last = path.last().cloned().unwrap_or_default();
+        if last == task {
+            let mut cycle = vec![task.to_string()];
+            cycle.extend(path);
+            return Some(cycle);
+        }
+        if !seen.insert(last.clone()) {
+            continue;
+        }
+        for next in deps_of(&last) {
+            let mut p = path.clone();
+            p.push(next);
+            stack.push(p);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pr_numbers() {
+        assert_eq!(pr_number("https://github.com/o/r/pull/42"), Some(42));
+        assert_eq!(
+            pr_number("https://gitlab.com/o/r/-/merge_requests/7/"),
+            Some(7)
+        );
+        assert_eq!(pr_number("https://example.com/42"), None);
+    }
+
+    #[test]
+    fn cycles() {
+        let deps = |id: &str| match id {
+            "b" => vec!["c".to_string()],
+            "c" => vec!["a".to_string()],
+            _ => vec![],
+        };
+        assert_eq!(
+            cycle_path("a", "b", &deps),
+            Some(vec!["a".into(), "b".into(), "c".into(), "a".into()])
+        );
+        assert_eq!(cycle_path("x", "b", &deps), None);
+        assert!(cycle_path("a", "a", &deps).is_some());
+    }
+
+    #[test]
+    fn routing() {
+        let config = Config::parse(
+            "roles: { backend: [alice] }\nidentities: { dave.fowler: [dave, DaveFowler] }\n",
+        )
+        .unwrap();
+        assert!(owner_routes(Some("role:backend"), &config));
+        assert!(!owner_routes(Some("role:frontend"), &config));
+        assert!(owner_routes_to(Some("role:backend"), "alice", &config));
+        assert!(!owner_routes_to(Some("role:backend"), "bob", &config));
+        assert!(owner_routes_to(Some("davefowler"), "dave.fowler", &config));
+        assert_eq!(canonical("DAVE", &config), "dave.fowler");
+    }
+}
