@@ -36,7 +36,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let statuses: Vec<Status> = args
         .status
         .iter()
-        .map(|s| s.parse::<Status>().map_err(|m| Error::usage(m)))
+        .map(|s| s.parse::<Status>().map_err(Error::usage))
         .collect::<Result<_>>()?;
     let owner = args
         .owner

@@ -1,0 +1,10 @@
+//! Integration tests: the real `tasks` binary in real temporary git repositories.
+
+mod common;
+
+mod bad_files;
+mod concurrency;
+mod json;
+mod lifecycle;
+mod minimal_diff;
+mod props;
