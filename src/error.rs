@@ -16,6 +16,8 @@ pub enum Kind {
     NothingReady,
     /// 5: the state lock could not be taken in time.
     LockTimeout,
+    /// 6: a `done.checks` command failed.
+    ChecksFailed,
 }
 
 impl Kind {
@@ -26,6 +28,7 @@ impl Kind {
             Kind::Conflict => 3,
             Kind::NothingReady => 4,
             Kind::LockTimeout => 5,
+            Kind::ChecksFailed => 6,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod lifecycle;
 pub mod output;
 pub mod store;
 pub mod task;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -32,7 +33,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             if wants_json {
-                let message = e.kind().as_str().unwrap_or("invalid arguments").to_string();
+                let rendered = e.to_string();
+                let first = rendered.lines().next().unwrap_or("invalid arguments");
+                let message = first.trim_start_matches("error: ").to_string();
                 output::print_json_error(&Error::usage(message));
             }
             let _ = e.print();

@@ -8,7 +8,7 @@ use serde_norway::Value;
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::output;
-use crate::store::{TASKS_DIR, atomic};
+use crate::store::{TASKS_DIR, atomic, events};
 use crate::task::model::valid_id;
 use crate::task::{Kind, Task, split, yaml};
 
@@ -51,7 +51,7 @@ impl clap::ValueEnum for Kind {
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let store = ctx.store()?;
-    let actor = super::now();
+    let actor = ctx.actor(&store)?;
     let title = args.title.trim();
     if title.is_empty() || title.contains(['\n', '\r']) {
         return Err(Error::usage("the title must be one non-empty line"));
@@ -130,8 +130,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if !deps.is_empty() {
         fm.push(("depends_on", lifecycle::strings(&deps)));
     }
-    fm.push(("created_at", Value::String(actor.clone())));
-    fm.push(("updated_at", Value::String(actor)));
+    fm.push(("created_at", Value::String(actor.now.clone())));
+    fm.push(("updated_at", Value::String(actor.now.clone())));
     let mut text = String::from("---\n");
     for (key, value) in &fm {
         text.push_str(&format!("{key}: {}\n", yaml::render(value)));
@@ -145,6 +145,17 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         Task::parse(&split::split(&text).map_err(|e| Error::failure("internal", e.to_string()))?)
             .map_err(|e| Error::failure("invalid_input", e.message))?;
     atomic::write(&path, text.as_bytes())?;
+    events::append(
+        &store.state_dir,
+        &events::Event {
+            time: actor.now.clone(),
+            actor: actor.name.clone(),
+            task: task.id.clone(),
+            from: None,
+            to: task.status.as_str().to_string(),
+            outcome: None,
+        },
+    )?;
 
     if ctx.out.json {
         ctx.out.print_json(&output::one_task(&task, &path));

@@ -334,6 +334,9 @@ fn is_block_indicator(value: &str) -> bool {
 /// Appends `note` as the last line of the `## Notes` section, creating the section at the end
 /// of the body when there is none.
 pub fn append_note(body: &str, note: &str, eol: &str) -> String {
+    // A note may span lines; they take the file's line ending like every other line.
+    let note = note.replace("\r\n", "\n").replace('\n', eol);
+    let note = note.as_str();
     let lines: Vec<&str> = LinesWithEnds::new(body).collect();
     let heading = lines
         .iter()

@@ -102,6 +102,8 @@ fn two_terminals_one_in_a_worktree_claim_finish_and_unlock_the_next() {
     assert_eq!(
         kinds,
         [
+            (first.clone(), "open".into()),
+            (second.clone(), "open".into()),
             (first.clone(), "in_progress".into()),
             (first.clone(), "done".into()),
             (second, "in_progress".into())
@@ -523,4 +525,74 @@ fn notes_and_bodies_from_stdin() {
     assert!(text.contains("## Notes\n- "), "{text}");
     assert!(text.contains("ann: first line\n  second line\n"), "{text}");
     repo.tasks(&["note", &id, "  ", "--as", "ann"]).expect(2);
+}
+
+#[test]
+fn done_checks_gate_done_with_exit_6_and_record_evidence() {
+    let repo = Repo::new();
+    repo.write(
+        ".tasks/config.yaml",
+        "done: { checks: ['echo checking-now', 'test -f built.txt'] }\n",
+    );
+    let id = repo.new_task(&["checked"]);
+    let wt = repo.worktree("checked-wt");
+    repo.tasks_in(&wt, &["claim", &id, "--as", "ann"]).ok();
+
+    let failed = repo
+        .tasks_in(&wt, &["done", &id, "--as", "ann", "--json"])
+        .expect(6);
+    assert_eq!(failed.json()["error"]["code"], "checks_failed");
+    assert!(
+        failed.stderr.contains("checking-now"),
+        "check output streams to stderr: {}",
+        failed.stderr
+    );
+    assert!(
+        !failed.stdout.contains("checking-now"),
+        "stdout stays one JSON document"
+    );
+    let t = repo.show(&id);
+    assert_eq!(t["status"], "in_progress");
+    assert!(
+        repo.task_file(&id)
+            .contains("ann: done check `test -f built.txt` exited 1"),
+        "{}",
+        repo.task_file(&id)
+    );
+
+    // The checks run in the claimant's worktree: a file there (not in the root) makes them pass.
+    std::fs::write(wt.join("built.txt"), "ok").unwrap();
+    repo.tasks_in(&wt, &["done", &id, "--as", "ann"]).ok();
+    let t = repo.show(&id);
+    assert_eq!(t["status"], "done");
+    let head = repo.git_in(&wt, &["rev-parse", "HEAD"]);
+    assert_eq!(t["verified"]["commit"], head.trim());
+    assert_eq!(
+        t["verified"]["checks"],
+        serde_json::json!(["echo checking-now", "test -f built.txt"])
+    );
+
+    // Skipping is allowed, with a reason, and recorded.
+    let other = repo.new_task(&["skipped"]);
+    repo.tasks(&["claim", &other, "--as", "ann"]).ok();
+    repo.tasks(&["done", &other, "--as", "ann", "--no-verify"])
+        .expect(2);
+    repo.tasks(&[
+        "done",
+        &other,
+        "--as",
+        "ann",
+        "--no-verify",
+        "--reason",
+        "docs only",
+    ])
+    .ok();
+    let t = repo.show(&other);
+    assert_eq!(
+        (
+            t["verified"]["skipped"].as_bool(),
+            t["verified"]["reason"].as_str()
+        ),
+        (Some(true), Some("docs only"))
+    );
 }
