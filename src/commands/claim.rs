@@ -67,7 +67,12 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
 
     let _lock = store.lock(ctx.out.quiet)?;
     for entry in candidates {
-        let full = store.reread(entry)?;
+        let full = match store.reread(entry) {
+            Ok(full) => full,
+            // The file changed or broke since the scan: with --next, move on.
+            Err(_) if args.next => continue,
+            Err(e) => return Err(e),
+        };
         // Dependencies are re-read under the lock too: the scan above may be stale.
         let status_of = |id: &str| {
             scan.get(id)
