@@ -33,9 +33,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             if wants_json {
+                // The paragraph before the usage line, on one line.
                 let rendered = e.to_string();
-                let first = rendered.lines().next().unwrap_or("invalid arguments");
-                let message = first.trim_start_matches("error: ").to_string();
+                let message = rendered
+                    .lines()
+                    .take_while(|l| !l.trim().is_empty())
+                    .map(str::trim)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let message = message.trim_start_matches("error: ").to_string();
                 output::print_json_error(&Error::usage(message));
             }
             let _ = e.print();
