@@ -168,15 +168,23 @@ impl Store {
             1 => Ok(matches.remove(0)),
             0 => {
                 let mut err = Error::failure("not_found", format!("no task with id `{query}`"));
+                let lower_matches = |id: &str| id.to_ascii_lowercase().starts_with(&lower);
                 let related: Vec<&Invalid> = scan
                     .invalid
                     .iter()
                     .filter(|i| {
-                        i.path
-                            .file_stem()
-                            .is_some_and(|s| s.to_string_lossy().starts_with(query))
+                        i.id.as_deref().is_some_and(lower_matches)
+                            || i.path
+                                .file_stem()
+                                .is_some_and(|s| lower_matches(&s.to_string_lossy()))
                     })
                     .collect();
+                if !related.is_empty() {
+                    let names: Vec<String> =
+                        related.iter().map(|b| self.display(&b.path)).collect();
+                    err.message = format!("task `{query}` cannot be read: {}", names.join(", "));
+                    err.code = "invalid_file";
+                }
                 for bad in related {
                     err = err.hint(format!(
                         "{}:{}: {} (this file could not be read)",

@@ -25,6 +25,9 @@ pub struct Invalid {
     pub path: PathBuf,
     pub line: usize,
     pub reason: String,
+    /// The id the file seems to carry, when one can be made out, so a command asked for
+    /// that id can name this file instead of saying there is no such task.
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -64,11 +67,15 @@ pub fn scan(tasks_dir: &Path) -> Scan {
     for path in task_files(tasks_dir) {
         match read_head(&path) {
             Ok(task) => out.tasks.push(Entry { path, task }),
-            Err(e) => out.invalid.push(Invalid {
-                path,
-                line: e.line,
-                reason: e.message,
-            }),
+            Err(e) => {
+                let id = probable_id(&path);
+                out.invalid.push(Invalid {
+                    path,
+                    line: e.line,
+                    reason: e.message,
+                    id,
+                })
+            }
         }
     }
     let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
@@ -96,6 +103,7 @@ pub fn scan(tasks_dir: &Path) -> Scan {
                     entry.task.id,
                     others.join(", ")
                 ),
+                id: Some(entry.task.id.clone()),
             });
             duplicated.push(i);
         }
@@ -106,6 +114,16 @@ pub fn scan(tasks_dir: &Path) -> Scan {
     }
     out.invalid.sort_by(|a, b| a.path.cmp(&b.path));
     out
+}
+
+/// The value of a top-level `id:` line in the head of a file that did not parse.
+fn probable_id(path: &Path) -> Option<String> {
+    let head = read_head_bytes(path).ok()?;
+    String::from_utf8_lossy(&head).lines().find_map(|line| {
+        let value = line.strip_prefix("id:")?.split(" #").next()?.trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty()).then(|| value.to_string())
+    })
 }
 
 fn frontmatter_of(path: &Path) -> String {
