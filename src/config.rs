@@ -109,7 +109,7 @@ impl Config {
         {
             return Ok(Config::default());
         }
-        serde_norway::from_str(text).map_err(|e| {
+        let config: Config = serde_norway::from_str(text).map_err(|e| {
             let line = e.location().map_or(1, |l| l.line());
             let message = e.to_string();
             let message = message
@@ -117,7 +117,22 @@ impl Config {
                 .map_or(message.as_str(), |i| &message[..i])
                 .to_string();
             (line, message)
-        })
+        })?;
+        if let Some(prefix) = &config.id_prefix
+            && !crate::task::model::valid_id(prefix)
+        {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("id_prefix"))
+                .map_or(1, |i| i + 1);
+            return Err((
+                line,
+                format!(
+                    "id_prefix `{prefix}` must be letters, digits, `.`, `_` or `-`, starting with a letter or digit"
+                ),
+            ));
+        }
+        Ok(config)
     }
 
     pub fn id_prefix(&self) -> &str {

@@ -47,6 +47,11 @@ pub fn canonical(name: &str, config: &Config) -> String {
     name.to_string()
 }
 
+/// Are these two names one person? Compared after canonicalising, ignoring case.
+pub fn same_person(a: &str, b: &str, config: &Config) -> bool {
+    canonical(a, config).eq_ignore_ascii_case(&canonical(b, config))
+}
+
 /// Does this owner route to anybody at all?
 pub fn owner_routes(owner: Option<&str>, config: &Config) -> bool {
     match owner.map(str::trim).filter(|o| !o.is_empty()) {
@@ -75,8 +80,8 @@ pub fn owner_routes_to(owner: Option<&str>, person: &str, config: &Config) -> bo
             Some(role) => config
                 .roles
                 .get(role.trim())
-                .is_some_and(|people| people.iter().any(|p| canonical(p, config) == person)),
-            None => canonical(o, config) == person,
+                .is_some_and(|people| people.iter().any(|p| same_person(p, person, config))),
+            None => same_person(o, person, config),
         },
     }
 }
@@ -145,7 +150,7 @@ pub fn blockers(
         && task
             .failed_agents
             .iter()
-            .any(|a| canonical(a, config) == agent)
+            .any(|a| same_person(a, agent, config))
     {
         out.push(Blocker::FailedBefore(agent.to_string()));
     }
@@ -208,7 +213,7 @@ fn require_holder(
         return Err(not_allowed(task, action));
     }
     match holder(task, config) {
-        Some(h) if h == actor.name || force => Ok(()),
+        Some(h) if same_person(&h, &actor.name, config) || force => Ok(()),
         Some(h) => Err(held_by_other(task, &h, actor)),
         None if force => Ok(()),
         None => Err(Error::conflict(
@@ -255,7 +260,7 @@ pub fn claim(
 ) -> Result<Claim> {
     if task.status.is_claimed() {
         let h = holder(task, config).unwrap_or_default();
-        if h == actor.name {
+        if same_person(&h, &actor.name, config) {
             return Ok(Claim::Renew);
         }
         return Err(held_by_other(task, &h, actor));
@@ -265,7 +270,7 @@ pub fn claim(
     }
     let relevant: Vec<&Blocker> = blockers
         .iter()
-        .filter(|b| !(force && matches!(b, Blocker::FailedBefore(_) | Blocker::NotFor(_))))
+        .filter(|b| !(force && matches!(b, Blocker::FailedBefore(_))))
         .collect();
     if let Some(first) = relevant.first() {
         let reasons: Vec<String> = relevant.iter().map(|b| b.to_string()).collect();
@@ -352,7 +357,7 @@ pub fn done(
         end_claim(&mut edit, actor, outcome, None);
     }
     let lease = if review {
-        LeaseAction::Keep
+        LeaseAction::Renew
     } else {
         LeaseAction::Release
     };
@@ -362,6 +367,27 @@ pub fn done(
         to,
         outcome: Some(outcome),
         lease,
+    })
+}
+
+/// A reviewer accepts a task in review: it is done, and the claim ends.
+pub fn approve(task: &Task, actor: &Actor) -> Result<Transition> {
+    if task.status != Status::InReview {
+        return Err(not_allowed(task, "approve"));
+    }
+    let outcome = if task.get_str("pr_url").is_some() {
+        "completed_with_pr"
+    } else {
+        "completed"
+    };
+    let mut edit = base(task, actor, Status::Done);
+    end_claim(&mut edit, actor, outcome, None);
+    Ok(Transition {
+        edit,
+        from: task.status,
+        to: Status::Done,
+        outcome: Some(outcome),
+        lease: LeaseAction::Release,
     })
 }
 
@@ -384,12 +410,17 @@ pub fn block(task: &Task, actor: &Actor, config: &Config, reason: &str) -> Resul
         return Err(not_allowed(task, "block"));
     }
     let mut edit = base(task, actor, Status::Blocked);
-    end_claim(&mut edit, actor, "blocked", Some(reason));
+    // Only a claim has an outcome; blocking an open task just records why.
+    if claimed {
+        end_claim(&mut edit, actor, "blocked", Some(reason));
+    } else {
+        edit.set("reason", reason);
+    }
     Ok(Transition {
         edit,
         from: task.status,
         to: Status::Blocked,
-        outcome: Some("blocked"),
+        outcome: claimed.then_some("blocked"),
         lease: LeaseAction::Release,
     })
 }
@@ -420,7 +451,7 @@ pub fn fail(task: &Task, actor: &Actor, config: &Config, reason: &str) -> Result
     let mut edit = base(task, actor, to);
     edit.set("attempts", Value::Number(attempts.into()));
     let mut failed: Vec<String> = task.failed_agents.clone();
-    if !failed.iter().any(|a| canonical(a, config) == actor.name) {
+    if !failed.iter().any(|a| same_person(a, &actor.name, config)) {
         failed.push(actor.name.clone());
         edit.set("failed_agents", strings(&failed));
     }

@@ -87,8 +87,9 @@ impl Output {
         table
             .load_style(presets::NOTHING)
             .set_content_arrangement(ContentArrangement::Dynamic);
-        if !self.color {
-            table.force_no_tty();
+        // A terminal that reports no usable width gets columns at their natural width.
+        if table.width().is_none_or(|w| w < 40) {
+            table.set_content_arrangement(ContentArrangement::Disabled);
         }
         table.set_header(
             header

@@ -1,6 +1,7 @@
 //! Definition of done: the `done.checks` commands, run in the claimant's worktree.
 
 use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,6 +28,8 @@ pub fn run_check(check: &str, dir: &Path, timeout: Duration) -> CheckResult {
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(stdout_to_stderr)
+        // Its own process group, so a timeout can stop everything the check started.
+        .process_group(0)
         .spawn()
     {
         Ok(child) => child,
@@ -38,7 +41,14 @@ pub fn run_check(check: &str, dir: &Path, timeout: Duration) -> CheckResult {
             Ok(Some(status)) if status.success() => return CheckResult::Passed,
             Ok(Some(status)) => return CheckResult::Failed(status.code()),
             Ok(None) if started.elapsed() >= timeout => {
-                let _ = child.kill();
+                let group = format!("-{}", child.id());
+                let killed = Command::new("kill")
+                    .args(["-KILL", "--", &group])
+                    .stderr(Stdio::null())
+                    .status();
+                if !killed.is_ok_and(|s| s.success()) {
+                    let _ = child.kill();
+                }
                 let _ = child.wait();
                 return CheckResult::TimedOut;
             }

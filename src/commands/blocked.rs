@@ -7,7 +7,8 @@ use crate::lifecycle::{self, Blocker};
 use crate::output::{self, SCHEMA_VERSION};
 use crate::task::Status;
 
-/// List blocked tasks and what blocks each: unfinished dependencies or a recorded reason
+/// List what waits, and on what: blocked status (with its reason), unfinished dependencies, or
+/// an owner that routes to nobody
 ///
 /// Under --json each task carries `blocked_by`: a list of {kind, id?, status?, detail}.
 #[derive(Debug, clap::Args)]

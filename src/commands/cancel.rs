@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::lifecycle;
 
-/// Cancel a task (from any state); only `reopen` brings it back
+/// Cancel a task (from any state but cancelled); only `reopen` brings it back
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)

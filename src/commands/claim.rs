@@ -24,7 +24,7 @@ pub struct Args {
     /// The worker's process id, so a sweep can tell when it is gone
     #[arg(long)]
     pub pid: Option<u32>,
-    /// Claim even a task you failed before, or one routed to someone else
+    /// Claim a task you failed before (with an id; --next never picks those)
     #[arg(long)]
     pub force: bool,
 }

@@ -34,7 +34,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .as_deref()
         .map(|h| lifecycle::canonical(h, &store.config))
         .unwrap_or_default();
-    if holder != actor.name {
+    if !lifecycle::same_person(&holder, &actor.name, &store.config) {
         return Err(Error::conflict(
             "held_by_other",
             format!("task {} is held by {holder}", task.id),

@@ -1,5 +1,6 @@
 //! The subcommands: the enum, the dispatch, and the context every command gets.
 
+mod approve;
 mod block;
 mod blocked;
 mod cancel;
@@ -44,6 +45,7 @@ pub enum Command {
     Heartbeat(heartbeat::Args),
     Note(note::Args),
     Done(done::Args),
+    Approve(approve::Args),
     Block(block::Args),
     Unblock(unblock::Args),
     Fail(fail::Args),
@@ -56,6 +58,7 @@ pub enum Command {
 }
 
 pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
+    pinned_now()?;
     if let Some(dir) = &cli.global.chdir {
         std::env::set_current_dir(dir).map_err(|e| {
             Error::failure("io", format!("cannot change to {}: {e}", dir.display()))
@@ -76,6 +79,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Heartbeat(args) => heartbeat::run(&ctx, args),
         Command::Note(args) => note::run(&ctx, args),
         Command::Done(args) => done::run(&ctx, args),
+        Command::Approve(args) => approve::run(&ctx, args),
         Command::Block(args) => block::run(&ctx, args),
         Command::Unblock(args) => unblock::run(&ctx, args),
         Command::Fail(args) => fail::run(&ctx, args),
@@ -107,15 +111,11 @@ impl Ctx {
 
     /// The acting identity: `--as`, `TASKS_AGENT`, git `user.email`, `$USER`; canonicalised.
     pub fn actor(&self, store: &Store) -> Result<Actor> {
-        let raw = self
-            .global
-            .actor
-            .clone()
-            .or_else(|| std::env::var("TASKS_AGENT").ok())
-            .filter(|s| !s.trim().is_empty())
-            .or_else(|| crate::git::user_email(&std::env::current_dir().ok()?))
-            .or_else(|| std::env::var("USER").ok())
-            .filter(|s| !s.trim().is_empty())
+        let given = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        let raw = given(self.global.actor.clone())
+            .or_else(|| given(std::env::var("TASKS_AGENT").ok()))
+            .or_else(|| given(crate::git::user_email(&std::env::current_dir().ok()?)))
+            .or_else(|| given(std::env::var("USER").ok()))
             .ok_or_else(|| {
                 Error::failure("no_identity", "cannot tell who is acting").hint(
                     "pass --as NAME or set TASKS_AGENT; every parallel agent needs its own name",
@@ -146,10 +146,23 @@ pub fn now() -> String {
 }
 
 pub fn now_time() -> chrono::DateTime<chrono::Utc> {
-    std::env::var("TASKS_NOW")
-        .ok()
-        .and_then(|s| chrono::DateTime::parse_from_rfc3339(&s).ok())
-        .map_or_else(chrono::Utc::now, |t| t.with_timezone(&chrono::Utc))
+    pinned_now().ok().flatten().unwrap_or_else(chrono::Utc::now)
+}
+
+/// `TASKS_NOW`, if set. Checked once in `dispatch`, so a bad value stops every command
+/// before any timestamp is written.
+fn pinned_now() -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let Ok(pinned) = std::env::var("TASKS_NOW") else {
+        return Ok(None);
+    };
+    chrono::DateTime::parse_from_rfc3339(pinned.trim())
+        .map(|t| Some(t.with_timezone(&chrono::Utc)))
+        .map_err(|e| {
+            Error::failure(
+                "invalid_input",
+                format!("TASKS_NOW `{pinned}` is not an RFC 3339 time: {e}"),
+            )
+        })
 }
 
 /// Reads `TEXT`, or standard input when it is `-`.
@@ -240,7 +253,8 @@ pub fn renew_lease(
     opts: Option<&ClaimLease>,
 ) -> Result<()> {
     let now = now_time();
-    let existing = lease::read(&store.state_dir, id).filter(|l| l.holder == actor.name);
+    let existing = lease::read(&store.state_dir, id)
+        .filter(|l| lifecycle::same_person(&l.holder, &actor.name, &store.config));
     let length = opts
         .and_then(|o| o.duration)
         .map(|d| d.secs() as i64)
@@ -305,8 +319,7 @@ pub fn update(
         && task
             .claimed_by
             .as_deref()
-            .map(|h| lifecycle::canonical(h, &store.config))
-            == Some(actor.name.clone());
+            .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config));
     if holds {
         renew_lease(&store, &actor, &task.id, None)?;
     }

@@ -88,12 +88,6 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         }
         None => generate_id(store.config.id_prefix(), &known),
     };
-    if deps.contains(&id) {
-        return Err(Error::failure(
-            "invalid_input",
-            format!("{id} cannot depend on itself"),
-        ));
-    }
     let path = store.tasks_dir.join(format!("{id}.md"));
     if path.exists() {
         return Err(Error::conflict(

@@ -596,3 +596,129 @@ fn done_checks_gate_done_with_exit_6_and_record_evidence() {
         (Some(true), Some("docs only"))
     );
 }
+
+#[test]
+fn approve_finishes_a_task_in_review() {
+    let repo = Repo::new();
+    repo.write(".tasks/config.yaml", "review: required\n");
+    let id = repo.new_task(&["needs eyes"]);
+    repo.tasks(&["approve", &id, "--as", "rev"]).expect(3);
+    repo.tasks(&["claim", &id, "--as", "ann"]).ok();
+    repo.tasks(&[
+        "done",
+        &id,
+        "--as",
+        "ann",
+        "--pr",
+        "https://github.com/o/r/pull/3",
+    ])
+    .ok();
+    repo.tasks(&["done", &id, "--as", "ann"]).expect(3);
+    repo.tasks(&["approve", &id, "--as", "rev"]).ok();
+    let t = repo.show(&id);
+    assert_eq!(
+        (t["status"].as_str(), t["outcome"].as_str()),
+        (Some("done"), Some("completed_with_pr"))
+    );
+    assert_eq!(t["outcome_by"], "rev");
+    assert!(t.get("claimed_by").is_none());
+    assert!(
+        !repo
+            .state_dir()
+            .join("leases")
+            .join(format!("{id}.json"))
+            .exists()
+    );
+}
+
+#[test]
+fn identities_compare_without_case_and_empty_names_fall_through() {
+    let repo = Repo::new();
+    let id = repo.new_task(&["case"]);
+    repo.tasks(&["claim", &id, "--as", "bob"]).ok();
+    repo.tasks(&["heartbeat", &id, "--as", "BOB"]).ok();
+    // An empty --as is no identity at all: TASKS_AGENT is next.
+    let out = repo
+        .command_in(&repo.root)
+        .env("TASKS_AGENT", "Bob")
+        .args(["note", &id, "still here", "--as", ""])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        repo.task_file(&id).contains(" Bob: still here"),
+        "{}",
+        repo.task_file(&id)
+    );
+}
+
+#[test]
+fn blocking_an_open_task_records_a_reason_but_no_outcome() {
+    let repo = Repo::new();
+    let id = repo.new_task(&["not yet"]);
+    repo.tasks(&["block", &id, "--reason", "waiting on legal", "--as", "pm"])
+        .ok();
+    let t = repo.show(&id);
+    assert_eq!(
+        (t["status"].as_str(), t["reason"].as_str()),
+        (Some("blocked"), Some("waiting on legal"))
+    );
+    assert!(
+        t.get("outcome").is_none(),
+        "no claim ended, so no outcome: {t}"
+    );
+    let blocked = repo.tasks(&["blocked"]).ok();
+    assert!(
+        blocked.stdout.contains("waiting on legal"),
+        "{}",
+        blocked.stdout
+    );
+}
+
+#[test]
+fn a_bad_id_prefix_is_a_config_error() {
+    let repo = Repo::new();
+    repo.write(".tasks/config.yaml", "# ids\nid_prefix: ../x\n");
+    let run = repo.tasks(&["list"]).expect(1);
+    assert!(
+        run.stderr.contains("config.yaml:2: id_prefix `../x`"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_timed_out_done_check_is_stopped_with_everything_it_started() {
+    let repo = Repo::new();
+    repo.write(
+        ".tasks/config.yaml",
+        "done: { checks: ['sleep 60 & echo $! > child.pid; wait'], timeout: 1s }\n",
+    );
+    let id = repo.new_task(&["slow checks"]);
+    repo.tasks(&["claim", &id, "--as", "ann"]).ok();
+    let run = repo.tasks(&["done", &id, "--as", "ann"]).expect(6);
+    assert!(
+        run.stderr.contains("did not finish within 1s"),
+        "{}",
+        run.stderr
+    );
+    let pid = repo.read("child.pid").trim().to_string();
+    // The grandchild is gone: no such process, or a zombie waiting to be reaped.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    assert!(
+        stat.is_empty() || state == "Z",
+        "sleep {pid} still running: {stat}"
+    );
+    assert_eq!(repo.show(&id)["status"], "in_progress");
+}
