@@ -65,6 +65,8 @@ pub struct KeySpan {
     pub end: usize,
     /// 0-based index of the key's line within the frontmatter.
     pub line: usize,
+    /// Byte offset of the key's `:` within its line.
+    pub colon: usize,
 }
 
 /// Finds the top-level `key:` lines of a frontmatter block and the lines that belong to each.
@@ -76,24 +78,29 @@ pub fn key_spans(frontmatter: &str) -> Vec<KeySpan> {
     let mut spans: Vec<KeySpan> = Vec::new();
     // End of the last line that was real content of the current key.
     let mut content_end = 0;
+    // Inside a `|` or `>` scalar an indented `#` line is text, not a comment.
+    let mut block_scalar = false;
     let mut pos = 0;
     for (index, line) in LinesWithEnds::new(frontmatter).enumerate() {
         let bare = strip_eol(line);
-        if let Some(key) = top_level_key(bare) {
+        if let Some((key, colon)) = key_line(bare) {
             if let Some(last) = spans.last_mut() {
                 last.end = content_end;
             }
+            let value = bare[colon + 1..].trim_start();
+            block_scalar = value.starts_with(['|', '>']);
             spans.push(KeySpan {
-                key: key.to_string(),
+                key,
                 start: pos,
                 end: pos + line.len(),
                 line: index,
+                colon,
             });
             content_end = pos + line.len();
         } else {
             let trimmed = bare.trim_start();
-            let is_filler =
-                trimmed.is_empty() || (trimmed.starts_with('#') && bare.starts_with('#'));
+            let comment = trimmed.starts_with('#') && (bare.starts_with('#') || !block_scalar);
+            let is_filler = trimmed.is_empty() || comment || bare.trim_end() == "...";
             if !is_filler {
                 content_end = pos + line.len();
             }
@@ -106,22 +113,48 @@ pub fn key_spans(frontmatter: &str) -> Vec<KeySpan> {
     spans
 }
 
-/// The key of a line that starts a top-level mapping entry, if it is one.
-fn top_level_key(line: &str) -> Option<&str> {
+/// If this line starts a top-level mapping entry, its key (unquoted) and the byte offset of
+/// the `:` that ends the key.
+fn key_line(line: &str) -> Option<(String, usize)> {
     let first = line.chars().next()?;
-    if first.is_whitespace() || "#-?:[]{},&*!|>'\"%@`".contains(first) {
+    let second = line[first.len_utf8()..].chars().next();
+    let blank_or_end = |c: Option<char>| c.is_none_or(|c| c == ' ' || c == '\t');
+    if first.is_whitespace() || first == '#' {
+        return None;
+    }
+    // `- item`, `? key` and `: value` are indicators; `-x` is an ordinary key.
+    if matches!(first, '-' | '?' | ':') && blank_or_end(second) {
+        return None;
+    }
+    if first == '"' || first == '\'' {
+        let close = if first == '"' {
+            closing_double_quote(line)?
+        } else {
+            closing_single_quote(line)?
+        };
+        let after = &line[close + 1..];
+        let colon = close + 1 + (after.len() - after.trim_start_matches([' ', '\t']).len());
+        let rest = &line[colon..];
+        if !rest.starts_with(':') || !blank_or_end(rest[1..].chars().next()) {
+            return None;
+        }
+        let key = match yaml::parse(&line[..=close]) {
+            Ok(Value::String(k)) => k,
+            _ => return None,
+        };
+        return Some((key, colon));
+    }
+    if "[]{},&*!|>%@`".contains(first) {
         return None;
     }
     let bytes = line.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
+    for i in 0..bytes.len() {
         if bytes[i] == b':' && (i + 1 == bytes.len() || matches!(bytes[i + 1], b' ' | b'\t')) {
-            return Some(line[..i].trim_end());
+            return Some((line[..i].trim_end().to_string(), i));
         }
         if bytes[i] == b'#' && i > 0 && matches!(bytes[i - 1], b' ' | b'\t') {
             return None;
         }
-        i += 1;
     }
     None
 }
@@ -286,16 +319,7 @@ fn apply_change(frontmatter: &str, change: &Change, eol: &str) -> String {
                 eol
             };
             let bare = strip_eol(first);
-            let colon = bare.find(':').map_or(bare.len(), |i| {
-                // The key's own colon: the first one followed by a blank or the line's end.
-                let bytes = bare.as_bytes();
-                (i..bytes.len())
-                    .find(|&j| {
-                        bytes[j] == b':'
-                            && (j + 1 == bytes.len() || matches!(bytes[j + 1], b' ' | b'\t'))
-                    })
-                    .unwrap_or(i)
-            });
+            let colon = span.colon;
             let (key_part, after_colon) = bare.split_at(colon + 1);
             let single_line = old.len() == first.len();
             let rendered = yaml::render(value);

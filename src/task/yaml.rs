@@ -58,7 +58,7 @@ fn plain_is_safe(s: &str, in_flow: bool) -> bool {
     if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
         return false;
     }
-    if s.chars().any(|c| c.is_control() || c == '\u{feff}') {
+    if s.chars().any(needs_escape) {
         return false;
     }
     if s.contains(": ") || s.contains(" #") || s.ends_with(':') {
@@ -73,7 +73,21 @@ fn plain_is_safe(s: &str, in_flow: bool) -> bool {
         return false;
     }
     // The final word: does YAML read it back as this very string (not a bool, number, null)?
+    if in_flow {
+        let item = format!("[{s}]");
+        return matches!(parse(&item), Ok(Value::Sequence(items)) if items == [Value::String(s.to_string())]);
+    }
     matches!(parse(s), Ok(Value::String(back)) if back == s)
+}
+
+/// Characters YAML cannot carry raw: controls, line separators it treats as breaks, the
+/// byte-order mark, and the non-characters outside its printable set.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 /// A YAML double-quoted scalar.
@@ -88,7 +102,7 @@ pub fn double_quoted(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\0' => out.push_str("\\0"),
-            c if c.is_control() || c == '\u{feff}' => {
+            c if needs_escape(c) => {
                 out.push_str(&format!("\\u{:04x}", c as u32));
             }
             c => out.push(c),
@@ -146,6 +160,8 @@ mod tests {
             "`tick`",
             "%p",
             "ends:",
+            "a\u{2028}b",
+            "\u{fffe}",
         ] {
             let rendered = render(&s(tricky));
             assert!(

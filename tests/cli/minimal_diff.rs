@@ -785,7 +785,6 @@ fn a_parseable_file_the_editor_cannot_edit_safely_is_refused_untouched() {
 // Product bugs, asserting the correct behaviour.
 
 #[test]
-#[ignore = "bug: a quoted key line is taken for part of the key above it, so editing that key is refused"]
 fn a_quoted_key_below_status_does_not_stop_a_claim() {
     let repo = repo();
     let text = "---\nid: T-q\ntitle: quoted keys\nstatus: open\n\"on\": push\n'x y': 1\n---\n";
@@ -800,7 +799,6 @@ updated_at: 2026-11-20T10:00:00Z\nclaimed_by: alice\nclaimed_at: 2026-11-20T10:0
 }
 
 #[test]
-#[ignore = "bug: `set` writes a key needing quotes (on, yes, y, 1) quoted and then cannot find it again"]
 fn set_can_change_a_key_it_had_to_quote() {
     let repo = repo();
     repo.write(".tasks/T-on.md", "---\nid: T-on\ntitle: t\n---\n");
@@ -840,7 +838,6 @@ fn set_can_change_a_key_it_had_to_quote() {
 }
 
 #[test]
-#[ignore = "bug: an indented comment line after a key is deleted when that key is rewritten"]
 fn an_indented_comment_under_a_key_survives_a_claim() {
     let repo = repo();
     let text =
@@ -856,7 +853,6 @@ updated_at: 2026-11-20T10:00:00Z\nclaimed_by: alice\nclaimed_at: 2026-11-20T10:0
 }
 
 #[test]
-#[ignore = "bug: a value containing U+2028/U+2029 is written unescaped, so the edit is refused"]
 fn a_reason_with_a_line_separator_is_written() {
     let repo = repo();
     repo.write(".tasks/T-ls.md", "---\nid: T-ls\ntitle: t\n---\n");
