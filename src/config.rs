@@ -96,7 +96,7 @@ impl Config {
         };
         Config::parse(&text).map_err(|(line, message)| {
             Error::failure("config", format!("{display}:{line}: {message}"))
-                .hint("every key in config.yaml must be one tasks knows; see docs/config.md")
+                .hint("docs/config.md lists every key, its default and its format")
         })
     }
 

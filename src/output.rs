@@ -91,11 +91,14 @@ impl Output {
         if table.width().is_none_or(|w| w < 40) {
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
-        table.set_header(
-            header
-                .iter()
-                .map(|h| Cell::new(h).add_attribute(comfy_table::Attribute::Bold)),
-        );
+        table.set_header(header.iter().map(|h| {
+            let cell = Cell::new(h);
+            if self.color {
+                cell.add_attribute(comfy_table::Attribute::Bold)
+            } else {
+                cell
+            }
+        }));
         for row in rows {
             let cells: Vec<Cell> = row
                 .into_iter()

@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::lifecycle;
 
-/// Mark a task blocked (ends the claim with outcome `blocked`)
+/// Mark a task blocked, with the reason (a claim on it ends with outcome `blocked`)
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)

@@ -13,7 +13,8 @@ const DEFAULT_CHECK_TIMEOUT_SECS: u64 = 20 * 60;
 
 /// Finish a task you hold: outcome `completed`, or `completed_with_pr` with --pr
 ///
-/// With `review: required` in config.yaml the task goes to `in_review` instead of `done`.
+/// With `review: required` in config.yaml the task goes to `in_review` instead (outcome
+/// `needs_review`) until someone runs `tasks approve`.
 /// The commands in config `done.checks` run first, in the task's worktree (else the current
 /// one); if one fails the task stays in progress, a note records it, and the exit code is 6.
 #[derive(Debug, clap::Args)]

@@ -56,9 +56,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
                 && owner.as_ref().is_none_or(|o| {
                     t.owner
                         .as_deref()
-                        .map(|x| super::set::person(x, &store.config))
-                        .as_ref()
-                        == Some(o)
+                        .is_some_and(|x| lifecycle::same_person(x, o, &store.config))
                 })
                 && args
                     .label

@@ -185,15 +185,18 @@ impl Store {
                     err.message = format!("task `{query}` cannot be read: {}", names.join(", "));
                     err.code = "invalid_file";
                 }
+                if related.is_empty() {
+                    return Err(err.hint("`tasks list --all` shows every task"));
+                }
                 for bad in related {
                     err = err.hint(format!(
-                        "{}:{}: {} (this file could not be read)",
+                        "{}:{}: {} (fix it by hand; tasks never rewrites a file it cannot parse)",
                         self.display(&bad.path),
                         bad.line,
                         bad.reason
                     ));
                 }
-                Err(err.hint("`tasks list --all` shows every task"))
+                Err(err)
             }
             _ => {
                 let ids: Vec<&str> = matches.iter().map(|e| e.task.id.as_str()).collect();

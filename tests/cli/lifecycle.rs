@@ -637,6 +637,13 @@ fn identities_compare_without_case_and_empty_names_fall_through() {
     let id = repo.new_task(&["case"]);
     repo.tasks(&["claim", &id, "--as", "bob"]).ok();
     repo.tasks(&["heartbeat", &id, "--as", "BOB"]).ok();
+    repo.tasks(&["set", &id, "owner=carol"]).ok();
+    assert!(
+        repo.tasks(&["list", "--owner", "CAROL"])
+            .ok()
+            .stdout
+            .starts_with(&id)
+    );
     // An empty --as is no identity at all: TASKS_AGENT is next.
     let out = repo
         .command_in(&repo.root)
