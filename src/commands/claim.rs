@@ -42,22 +42,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         Some(id) => vec![store.resolve(&scan, id)?],
         None => {
             ctx.warn_invalid(&store, &scan);
-            let status_of = super::status_lookup(&scan);
-            let mut ready: Vec<&crate::store::Entry> = scan
-                .tasks
-                .iter()
-                .filter(|e| {
-                    lifecycle::blockers(
-                        &e.task,
-                        &status_of,
-                        Some(&actor.name),
-                        Some(&actor.name),
-                        &store.config,
-                    )
-                    .is_empty()
-                })
-                .collect();
-            ready.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+            let ready =
+                super::ready_set(&scan, Some(&actor.name), Some(&actor.name), &store.config);
             if ready.is_empty() {
                 return Err(nothing_ready(&actor.name));
             }

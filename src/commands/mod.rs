@@ -182,6 +182,24 @@ pub fn status_lookup(scan: &Scan) -> impl Fn(&str) -> Option<Status> + '_ {
     move |id: &str| scan.get(id).map(|e| e.task.status)
 }
 
+/// The ready tasks, in ready order: nothing blocks them for `agent` (tasks it failed before
+/// are left out) and, when given, they route to `person`.
+pub fn ready_set<'a>(
+    scan: &'a Scan,
+    agent: Option<&str>,
+    person: Option<&str>,
+    config: &crate::config::Config,
+) -> Vec<&'a Entry> {
+    let status_of = status_lookup(scan);
+    let mut ready: Vec<&Entry> = scan
+        .tasks
+        .iter()
+        .filter(|e| lifecycle::blockers(&e.task, &status_of, agent, person, config).is_empty())
+        .collect();
+    ready.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+    ready
+}
+
 /// The shape of every single-task write: resolve, lock, re-read, decide, write, log.
 pub fn transition(
     ctx: &Ctx,

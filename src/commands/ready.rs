@@ -2,7 +2,6 @@
 
 use crate::error::Result;
 use crate::lifecycle;
-use crate::store::Entry;
 
 /// List tasks that are ready: open, dependencies done, routed to somebody, not a placeholder
 ///
@@ -27,22 +26,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .for_person
         .as_deref()
         .map(|p| lifecycle::canonical(p, &store.config));
-    let status_of = super::status_lookup(&scan);
-    let mut ready: Vec<&Entry> = scan
-        .tasks
-        .iter()
-        .filter(|e| {
-            lifecycle::blockers(
-                &e.task,
-                &status_of,
-                agent.as_deref(),
-                person.as_deref(),
-                &store.config,
-            )
-            .is_empty()
-        })
-        .collect();
-    ready.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+    let mut ready = super::ready_set(&scan, agent.as_deref(), person.as_deref(), &store.config);
     if let Some(n) = args.limit {
         ready.truncate(n);
     }
