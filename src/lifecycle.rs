@@ -17,7 +17,6 @@ pub struct Actor {
 /// What to do with the lease after a transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeaseAction {
-    Keep,
     Renew,
     Release,
 }

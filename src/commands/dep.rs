@@ -29,7 +29,7 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
         Command::Rm(p) => (p, false),
     };
     let mut message = String::new();
-    let (store, entry, task) = super::update(ctx, &pair.id, |task, _, store, scan| {
+    let (entry, task) = super::update(ctx, &pair.id, |task, _, store, scan| {
         let mut deps = task.depends_on.clone();
         let mut edit = Edit::default();
         if adding {
@@ -73,10 +73,10 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
         if deps.is_empty() {
             edit.remove("depends_on");
         } else {
-            edit.set("depends_on", super::list_value(&deps));
+            edit.set("depends_on", lifecycle::strings(&deps));
         }
         Ok(edit)
     })?;
-    super::report(ctx, &store, &entry.path, &task, &message);
+    super::report(ctx, &entry.path, &task, &message);
     Ok(())
 }

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::output;
-use crate::store::{Entry, Store};
+use crate::store::Entry;
 use crate::task::{Kind, Status};
 
 /// List tasks (unfinished ones unless --all or --status says otherwise)
@@ -66,11 +66,11 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         })
         .collect();
     entries.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
-    print_tasks(ctx, &store, &entries);
+    print_tasks(ctx, &entries);
     Ok(())
 }
 
-pub fn print_tasks(ctx: &super::Ctx, store: &Store, entries: &[&Entry]) {
+pub fn print_tasks(ctx: &super::Ctx, entries: &[&Entry]) {
     if ctx.out.json {
         ctx.out.print_json(&output::task_list(
             entries.iter().map(|e| (&e.task, e.path.as_path())),
@@ -105,5 +105,4 @@ pub fn print_tasks(ctx: &super::Ctx, store: &Store, entries: &[&Entry]) {
         rows,
         Some(1),
     );
-    let _ = store;
 }

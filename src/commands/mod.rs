@@ -23,7 +23,6 @@ mod unclaim;
 use std::io::Read;
 
 use clap::Subcommand;
-use serde_norway::Value;
 
 use crate::cli::{Cli, GlobalArgs};
 use crate::config::Duration;
@@ -217,7 +216,6 @@ pub fn transition(
     finish(&store, &actor, &task, &t, None)?;
     report(
         ctx,
-        &store,
         &entry.path,
         &task,
         &format!("{}: {} → {}{}", task.id, t.from, t.to, outcome_suffix(&t)),
@@ -238,7 +236,6 @@ pub fn finish(
     claim: Option<&ClaimLease>,
 ) -> Result<()> {
     match t.lease {
-        LeaseAction::Keep => {}
         LeaseAction::Renew => renew_lease(store, actor, &task.id, claim)?,
         LeaseAction::Release => lease::remove(&store.state_dir, &task.id)?,
     }
@@ -304,13 +301,12 @@ pub fn renew_lease(
 }
 
 /// Prints the result of a single-task command.
-pub fn report(ctx: &Ctx, store: &Store, path: &std::path::Path, task: &Task, status: &str) {
+pub fn report(ctx: &Ctx, path: &std::path::Path, task: &Task, status: &str) {
     if ctx.out.json {
         ctx.out.print_json(&output::one_task(task, path));
     } else {
         ctx.out.status(status);
     }
-    let _ = store;
 }
 
 /// A write that is not a status transition (note, set, dep): resolve, lock, re-read, edit.
@@ -319,7 +315,7 @@ pub fn update(
     ctx: &Ctx,
     id: &str,
     decide: impl FnOnce(&Task, &Actor, &Store, &Scan) -> Result<Edit>,
-) -> Result<(Store, Entry, Task)> {
+) -> Result<(Entry, Task)> {
     let store = ctx.store()?;
     let actor = ctx.actor(&store)?;
     let scan = store.scan();
@@ -341,7 +337,7 @@ pub fn update(
     if holds {
         renew_lease(&store, &actor, &task.id, None)?;
     }
-    Ok((store, entry, task))
+    Ok((entry, task))
 }
 
 /// A reason given with `--reason`, which must say something.
@@ -352,8 +348,4 @@ pub fn reason(text: &str) -> Result<String> {
         return Err(Error::usage("--reason must not be empty"));
     }
     Ok(text.to_string())
-}
-
-pub fn list_value(items: &[String]) -> Value {
-    lifecycle::strings(items)
 }

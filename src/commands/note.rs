@@ -17,7 +17,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if text.is_empty() {
         return Err(Error::usage("the note is empty"));
     }
-    let (store, entry, task) = super::update(ctx, &args.id, |_, actor, _, _| {
+    let (entry, task) = super::update(ctx, &args.id, |_, actor, _, _| {
         // Later lines are indented so the note stays one list item.
         let body = text
             .lines()
@@ -29,12 +29,6 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             ..Default::default()
         })
     })?;
-    super::report(
-        ctx,
-        &store,
-        &entry.path,
-        &task,
-        &format!("{}: note added", task.id),
-    );
+    super::report(ctx, &entry.path, &task, &format!("{}: note added", task.id));
     Ok(())
 }

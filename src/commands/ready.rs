@@ -30,6 +30,6 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if let Some(n) = args.limit {
         ready.truncate(n);
     }
-    super::list::print_tasks(ctx, &store, &ready);
+    super::list::print_tasks(ctx, &ready);
     Ok(())
 }

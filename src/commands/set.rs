@@ -49,7 +49,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .ok_or_else(|| Error::usage(format!("`{pair}` is not KEY=VALUE")))?;
         parsed.push((key.trim().to_string(), value.trim().to_string()));
     }
-    let (store, entry, task) = super::update(ctx, &args.id, |_, _, store, _| {
+    let (entry, task) = super::update(ctx, &args.id, |_, _, store, _| {
         let mut edit = Edit::default();
         for (key, value) in &parsed {
             if LIFECYCLE_KEYS.contains(&key.as_str()) {
@@ -83,13 +83,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         }
         Ok(edit)
     })?;
-    super::report(
-        ctx,
-        &store,
-        &entry.path,
-        &task,
-        &format!("{}: updated", task.id),
-    );
+    super::report(ctx, &entry.path, &task, &format!("{}: updated", task.id));
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::error::Result;
-use crate::output::{self, SCHEMA_VERSION};
+use crate::output;
 use crate::store::{lease, scan};
 use crate::task::split;
 
@@ -44,7 +44,6 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if !full.text.ends_with('\n') {
         println!();
     }
-    let _ = SCHEMA_VERSION;
     match lease {
         Some(l) if l.is_live(now) => ctx.out.status(&format!(
             "lease: held by {} until {}",
