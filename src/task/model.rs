@@ -208,9 +208,9 @@ impl Task {
                 message: other.to_string(),
             },
         })?;
-        let spans = key_spans(parts.frontmatter);
+        // Line numbers are needed only for an error, so the key lines are found only then.
         let line_of = |key: &str| {
-            spans
+            key_spans(parts.frontmatter)
                 .iter()
                 .find(|s| s.key == key)
                 .map_or(first_line, |s| s.line + first_line)
