@@ -147,6 +147,16 @@ impl Config {
         self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)
     }
 
+    /// Where `tasks start` puts worktrees, relative to the root: default `.worktrees`.
+    pub fn worktrees_dir(&self) -> &str {
+        self.worktrees.dir.as_deref().unwrap_or(".worktrees")
+    }
+
+    /// The prefix of the branches `tasks start` creates: default `tasks/`.
+    pub fn branch_prefix(&self) -> &str {
+        self.worktrees.branch_prefix.as_deref().unwrap_or("tasks/")
+    }
+
     pub fn review_required(&self) -> bool {
         self.review == Some(Review::Required)
     }

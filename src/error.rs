@@ -18,6 +18,8 @@ pub enum Kind {
     LockTimeout,
     /// 6: a `done.checks` command failed.
     ChecksFailed,
+    /// 7: a sweep found signals at or above `--fail-on`. The report itself is the output.
+    Signals,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
             Kind::NothingReady => 4,
             Kind::LockTimeout => 5,
             Kind::ChecksFailed => 6,
+            Kind::Signals => 7,
         }
     }
 }

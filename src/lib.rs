@@ -3,12 +3,14 @@
 //! The flow of every command: parse the arguments, build the context, dispatch to the
 //! command, and turn its result into output and an exit code.
 
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod git;
 pub mod lifecycle;
+pub mod merge;
 pub mod output;
 pub mod store;
 pub mod task;

@@ -31,7 +31,8 @@ pub struct Transition {
     pub lease: LeaseAction,
 }
 
-const CLAIM_KEYS: [&str; 4] = ["claimed_by", "claimed_at", "worktree", "branch"];
+/// The keys of a live claim: present only while the task is in progress or in review.
+pub const CLAIM_KEYS: [&str; 4] = ["claimed_by", "claimed_at", "worktree", "branch"];
 
 /// Canonicalises an identity through `identities:` (case-insensitive); unknown names are kept.
 pub fn canonical(name: &str, config: &Config) -> String {

@@ -55,6 +55,14 @@ impl Output {
     /// Reports an error: the human message (and hints) on stderr; under `--json` also the
     /// typed error document on stdout.
     pub fn error(&self, e: &Error) {
+        // A sweep that found signals has printed its report already (the JSON document too);
+        // the exit code and one line on stderr say the rest.
+        if e.kind == crate::error::Kind::Signals {
+            if !self.quiet {
+                eprintln!("{}", e.message);
+            }
+            return;
+        }
         if self.json {
             print_json_error(e);
         }

@@ -2,9 +2,10 @@
 
 use crate::config::Duration;
 use crate::error::{Error, Kind, Result};
-use crate::lifecycle::{self, Claim};
+use crate::lifecycle::{self, Actor, Claim};
 use crate::output;
-use crate::store::scan;
+use crate::store::scan::{self, FullFile};
+use crate::store::{Entry, Scan, Store};
 
 /// Claim a task (or the next ready one) for yourself
 ///
@@ -37,53 +38,13 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         duration: args.lease,
         pid: args.pid,
     };
-
-    let candidates: Vec<&crate::store::Entry> = match &args.id {
-        Some(id) => vec![store.resolve(&scan, id)?],
-        None => {
-            ctx.warn_invalid(&store, &scan);
-            let ready =
-                super::ready_set(&scan, Some(&actor.name), Some(&actor.name), &store.config);
-            if ready.is_empty() {
-                return Err(nothing_ready(&actor.name));
-            }
-            ready
-        }
-    };
-
+    let candidates = candidates(ctx, &store, &actor, &scan, args.id.as_deref())?;
     let _lock = store.lock(ctx.out.quiet)?;
     for entry in candidates {
-        let full = match store.reread(entry) {
-            Ok(full) => full,
-            // The file changed or broke since the scan: with --next, move on.
-            Err(_) if args.next => continue,
-            Err(e) => return Err(e),
-        };
-        // Dependencies are re-read under the lock too: the scan above may be stale.
-        let status_of = |id: &str| {
-            scan.get(id)
-                .and_then(|dep| scan::read_head(&dep.path).ok())
-                .filter(|t| t.id == id)
-                .map(|t| t.status)
-        };
-        let person = if args.next {
-            Some(actor.name.as_str())
-        } else {
-            None
-        };
-        let blockers = lifecycle::blockers(
-            &full.task,
-            &status_of,
-            Some(&actor.name),
-            person,
-            &store.config,
-        );
-        let decision = lifecycle::claim(&full.task, &actor, &store.config, &blockers, args.force);
-        let decision = match decision {
-            Ok(d) => d,
-            // Someone else got there first: with --next, try the next candidate.
-            Err(_) if args.next => continue,
-            Err(e) => return Err(e),
+        let Some((full, decision)) =
+            decide(&store, &actor, &scan, entry, args.id.is_none(), args.force)?
+        else {
+            continue;
         };
         let (task, message) = match decision {
             Claim::Renew => {
@@ -108,7 +69,67 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     Err(nothing_ready(&actor.name))
 }
 
-fn nothing_ready(actor: &str) -> Error {
+/// The tasks to try: the one named, or (`id` = `None`) the ready ones routed to the actor.
+pub fn candidates<'a>(
+    ctx: &super::Ctx,
+    store: &Store,
+    actor: &Actor,
+    scan: &'a Scan,
+    id: Option<&str>,
+) -> Result<Vec<&'a Entry>> {
+    match id {
+        Some(id) => Ok(vec![store.resolve(scan, id)?]),
+        None => {
+            ctx.warn_invalid(store, scan);
+            let ready = super::ready_set(scan, Some(&actor.name), Some(&actor.name), &store.config);
+            if ready.is_empty() {
+                return Err(nothing_ready(&actor.name));
+            }
+            Ok(ready)
+        }
+    }
+}
+
+/// Under the lock: re-reads the task and decides whether the actor may claim it.
+/// `Ok(None)` when `next` and it is no longer claimable: try the next candidate.
+pub fn decide(
+    store: &Store,
+    actor: &Actor,
+    scan: &Scan,
+    entry: &Entry,
+    next: bool,
+    force: bool,
+) -> Result<Option<(FullFile, Claim)>> {
+    let full = match store.reread(entry) {
+        Ok(full) => full,
+        // The file changed or broke since the scan: with --next, move on.
+        Err(_) if next => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Dependencies are re-read under the lock too: the scan may be stale.
+    let status_of = |id: &str| {
+        scan.get(id)
+            .and_then(|dep| scan::read_head(&dep.path).ok())
+            .filter(|t| t.id == id)
+            .map(|t| t.status)
+    };
+    let person = next.then_some(actor.name.as_str());
+    let blockers = lifecycle::blockers(
+        &full.task,
+        &status_of,
+        Some(&actor.name),
+        person,
+        &store.config,
+    );
+    match lifecycle::claim(&full.task, actor, &store.config, &blockers, force) {
+        Ok(d) => Ok(Some((full, d))),
+        // Someone else got there first: with --next, try the next candidate.
+        Err(_) if next => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn nothing_ready(actor: &str) -> Error {
     Error::new(
         Kind::NothingReady,
         "nothing_ready",

@@ -17,6 +17,7 @@ mod ready;
 mod reopen;
 mod set;
 mod show;
+mod start;
 mod unblock;
 mod unclaim;
 
@@ -41,6 +42,7 @@ pub enum Command {
     Ready(ready::Args),
     Blocked(blocked::Args),
     Claim(claim::Args),
+    Start(start::Args),
     Heartbeat(heartbeat::Args),
     Note(note::Args),
     Done(done::Args),
@@ -75,6 +77,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Ready(args) => ready::run(&ctx, args),
         Command::Blocked(args) => blocked::run(&ctx, args),
         Command::Claim(args) => claim::run(&ctx, args),
+        Command::Start(args) => start::run(&ctx, args),
         Command::Heartbeat(args) => heartbeat::run(&ctx, args),
         Command::Note(args) => note::run(&ctx, args),
         Command::Done(args) => done::run(&ctx, args),
@@ -108,11 +111,13 @@ impl Ctx {
         Store::open(&self.locate())
     }
 
-    /// The acting identity: `--as`, `TASKS_AGENT`, git `user.email`, `$USER`; canonicalised.
+    /// The acting identity: `--as`, `TASKS_AGENT`, the holder of the claim on the linked
+    /// worktree we are in, git `user.email`, `$USER`; canonicalised.
     pub fn actor(&self, store: &Store) -> Result<Actor> {
         let given = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
         let raw = given(self.global.actor.clone())
             .or_else(|| given(std::env::var("TASKS_AGENT").ok()))
+            .or_else(|| self.worktree_holder(store))
             .or_else(|| given(crate::git::user_email(&std::env::current_dir().ok()?)))
             .or_else(|| given(std::env::var("USER").ok()))
             .ok_or_else(|| {
@@ -124,6 +129,33 @@ impl Ctx {
             name: lifecycle::canonical(&raw, &store.config),
             now: now(),
         })
+    }
+
+    /// Inside a linked worktree that a live claim records (made by `tasks start`), the
+    /// claim's holder: an agent working there needs no `--as`.
+    fn worktree_holder(&self, store: &Store) -> Option<String> {
+        let git = store.git.as_ref()?;
+        if self.global.local || git.current_worktree == git.main_worktree {
+            return None;
+        }
+        let scan = store.scan();
+        let mut holders: Vec<String> = scan
+            .tasks
+            .iter()
+            .filter(|e| e.task.status.is_claimed())
+            .filter(|e| {
+                crate::checks::orphans::recorded_worktree(store, &e.task)
+                    .and_then(|p| std::fs::canonicalize(p).ok())
+                    .is_some_and(|p| p == git.current_worktree)
+            })
+            .filter_map(|e| e.task.claimed_by.clone())
+            .collect();
+        holders.sort();
+        holders.dedup();
+        match holders.as_slice() {
+            [one] => Some(one.clone()),
+            _ => None,
+        }
     }
 
     /// Reports files that could not be read, once per command.
@@ -239,12 +271,17 @@ pub fn finish(
         LeaseAction::Renew => renew_lease(store, actor, &task.id, claim)?,
         LeaseAction::Release => lease::remove(&store.state_dir, &task.id)?,
     }
+    log(store, actor, &task.id, t)
+}
+
+/// One line in `events.jsonl` for a transition.
+pub fn log(store: &Store, actor: &Actor, id: &str, t: &Transition) -> Result<()> {
     events::append(
         &store.state_dir,
         &events::Event {
             time: actor.now.clone(),
             actor: actor.name.clone(),
-            task: task.id.clone(),
+            task: id.to_string(),
             from: Some(t.from.as_str().to_string()),
             to: t.to.as_str().to_string(),
             outcome: t.outcome.map(str::to_string),

@@ -42,6 +42,19 @@ impl Scan {
     }
 }
 
+/// Whether a path relative to a tasks folder names a task file: a `.md` file that is not a
+/// README, with no dot-folder or dot-file on the way (the rule `task_files` walks by).
+pub fn is_task_file(rel: &Path) -> bool {
+    let hidden = rel
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().starts_with('.'));
+    let name = rel
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    !hidden && name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md")
+}
+
 /// The candidate task files under `tasks_dir`, in a stable order.
 pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = WalkDir::new(tasks_dir)

@@ -25,6 +25,9 @@ pub struct Edit {
     pub changes: Vec<Change>,
     /// A line of text (without line ending) to append under the body's `## Notes` heading.
     pub note: Option<String>,
+    /// A whole new body (a three-way merge's result), replacing the old one. Not combined
+    /// with `note`.
+    pub body: Option<String>,
 }
 
 impl Edit {
@@ -40,7 +43,7 @@ impl Edit {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.changes.is_empty() && self.note.is_none()
+        self.changes.is_empty() && self.note.is_none() && self.body.is_none()
     }
 }
 
@@ -278,6 +281,11 @@ pub fn apply(text: &str, edit: &Edit) -> Result<String, EditError> {
             close.push_str(eol);
         }
         body = append_note(parts.body, note, eol);
+    } else if let Some(new) = &edit.body {
+        if !close.ends_with('\n') && !new.is_empty() {
+            close.push_str(eol);
+        }
+        body = new.clone();
     }
 
     let out = [parts.bom, parts.open, &frontmatter, &close, &body].concat();
@@ -424,6 +432,14 @@ fn verify(before: &Mapping, old_body: &str, edit: &Edit, out: &str) -> Result<()
             "unexpected values for {}",
             changed.join(", ")
         )));
+    }
+    if let Some(new) = edit.body.as_ref().filter(|_| edit.note.is_none()) {
+        if parts.body != new {
+            return Err(EditError::Unverified(
+                "the body is not the one asked for".into(),
+            ));
+        }
+        return Ok(());
     }
     if edit.note.is_none() && parts.body != old_body {
         return Err(EditError::Unverified("the body changed".into()));

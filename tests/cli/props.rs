@@ -724,6 +724,7 @@ fn check_note(file: &File, note: &str) -> Result<(), TestCaseError> {
     let edit = Edit {
         changes: vec![],
         note: Some(note.to_string()),
+        body: None,
     };
     let out = edit::apply(&text, &edit)
         .map_err(|e| TestCaseError::fail(format!("refused: {e}\n{text:?}")))?;
@@ -802,6 +803,7 @@ fn check_many(file: &File, ops: &[Op], note: Option<&str>) -> Result<(), TestCas
     let mut edit = Edit {
         changes: vec![],
         note: note.map(str::to_string),
+        body: None,
     };
     let mut touched = Vec::new();
     for op in ops {

@@ -1,0 +1,241 @@
+//! `tasks start`: claim a task and give it a worktree of its own.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::claim;
+use crate::checks::orphans::recorded_worktree;
+use crate::config::Duration;
+use crate::error::{Error, Result};
+use crate::git;
+use crate::lifecycle::Claim;
+use crate::output;
+use crate::store::{Store, atomic, lease};
+use crate::task::{Edit, Task};
+
+/// Claim a task and create a linked worktree for it
+///
+/// Claims exactly like `claim` (same rules, same exit codes), then adds a worktree at
+/// `<worktrees.dir>/<id>` (default `.worktrees/<id>`) on a new branch `<branch_prefix><id>`
+/// (default `tasks/<id>`) from the root's HEAD, and records `worktree` and `branch` in the task.
+/// Prints the worktree's path. If the worktree cannot be created, the claim is undone.
+/// Inside that worktree, commands act as the claim's holder without --as.
+///
+/// Example: cd "$(tasks start --next --as agent-1)"
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task id (or a unique prefix)
+    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    pub id: Option<String>,
+    /// Start the first ready task routed to you
+    #[arg(long)]
+    pub next: bool,
+    /// The commit to branch from (default: the root's HEAD)
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// How long the claim lasts without a heartbeat (e.g. 30m, 2h); default: config `lease`, 1h
+    #[arg(long, value_name = "DURATION")]
+    pub lease: Option<Duration>,
+    /// The worker's process id, so a sweep can tell when it is gone
+    #[arg(long)]
+    pub pid: Option<u32>,
+    /// Claim a task you failed before (with an id; --next never picks those)
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let store = ctx.store()?;
+    if store.git.is_none() {
+        return Err(Error::failure(
+            "not_a_repository",
+            format!(
+                "{} is not in a git repository: no worktree can be made",
+                store.root.display()
+            ),
+        )
+        .hint("use `tasks claim` outside git"));
+    }
+    let actor = ctx.actor(&store)?;
+    let scan = store.scan();
+    let opts = super::ClaimLease {
+        duration: args.lease,
+        pid: args.pid,
+    };
+    let candidates = claim::candidates(ctx, &store, &actor, &scan, args.id.as_deref())?;
+
+    let lock = store.lock(ctx.out.quiet)?;
+    let mut picked = None;
+    for entry in candidates {
+        if let Some(d) = claim::decide(&store, &actor, &scan, entry, args.id.is_none(), args.force)?
+        {
+            picked = Some((entry, d));
+            break;
+        }
+    }
+    let Some((entry, (full, decision))) = picked else {
+        return Err(claim::nothing_ready(&actor.name));
+    };
+    let id = full.task.id.clone();
+    let branch = format!("{}{}", store.config.branch_prefix(), id);
+    let configured = Path::new(store.config.worktrees_dir()).join(&id);
+    let path = store.root.join(&configured);
+    let recorded = if configured.is_absolute() {
+        configured.display().to_string()
+    } else {
+        configured.to_string_lossy().replace('\\', "/")
+    };
+
+    let (mut edit, transition) = match decision {
+        Claim::Renew => {
+            // Already yours, with its worktree: nothing to make.
+            if let Some(existing) = recorded_worktree(&store, &full.task).filter(|p| p.is_dir()) {
+                super::renew_lease(&store, &actor, &id, Some(&opts))?;
+                drop(lock);
+                let branch = full.task.get_str("branch").unwrap_or(&branch).to_string();
+                print(
+                    ctx,
+                    &store,
+                    &entry.path,
+                    &full.task,
+                    &existing,
+                    &branch,
+                    "you already hold it; lease renewed",
+                );
+                return Ok(());
+            }
+            let mut edit = Edit::default();
+            edit.set("updated_at", actor.now.as_str());
+            (edit, None)
+        }
+        Claim::New(t) => (t.edit.clone(), Some(t)),
+    };
+    edit.set("worktree", recorded.as_str())
+        .set("branch", branch.as_str());
+    let task = store.write_edit(&entry.path, &full.text, &edit)?;
+    let written = std::fs::read(&entry.path).unwrap_or_default();
+    let had_lease = lease::read(&store.state_dir, &id).is_some();
+    super::renew_lease(&store, &actor, &id, Some(&opts))?;
+    // The lock is not held while git checks out files: that can take a while.
+    drop(lock);
+
+    if let Err(why) = add_worktree(&store, &path, &branch, args.base.as_deref()) {
+        let undone = roll_back(
+            ctx,
+            &store,
+            &entry.path,
+            full.text.as_bytes(),
+            &written,
+            &id,
+            !had_lease,
+        );
+        let mut err = Error::failure(
+            "worktree_failed",
+            format!(
+                "cannot create the worktree {} for {id}: {why}",
+                store.display(&path)
+            ),
+        );
+        err = match undone {
+            Ok(()) => err.hint(format!("the claim on {id} was undone; nothing changed")),
+            Err(e) => err.hint(format!("the claim could not be undone: {}", e.message)),
+        };
+        if why.contains("already exists") {
+            err = err.hint(format!(
+                "a branch or folder from an earlier start is in the way: `tasks orphans` shows it, `git worktree remove` / `git branch -d {branch}` clear it"
+            ));
+        }
+        return Err(err);
+    }
+    if let Some(t) = &transition {
+        super::log(&store, &actor, &id, t)?;
+    }
+    let message = match transition {
+        Some(_) => format!("claimed as {}", actor.name),
+        None => "you already hold it; worktree added".to_string(),
+    };
+    print(ctx, &store, &entry.path, &task, &path, &branch, &message);
+    Ok(())
+}
+
+fn add_worktree(
+    store: &Store,
+    path: &Path,
+    branch: &str,
+    base: Option<&str>,
+) -> std::result::Result<(), String> {
+    if let Some(parent) = path.parent().filter(|p| !p.exists()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        // Worktrees inside the root stay out of the root's `git status`.
+        if parent.starts_with(&store.root) {
+            atomic::write(&parent.join(".gitignore"), b"*\n").map_err(|e| e.to_string())?;
+        }
+    }
+    let base = base.unwrap_or("HEAD");
+    let args: [&OsStr; 6] = [
+        "worktree".as_ref(),
+        "add".as_ref(),
+        "-b".as_ref(),
+        branch.as_ref(),
+        path.as_os_str(),
+        base.as_ref(),
+    ];
+    git::run(&store.root, &args).map(|_| ())
+}
+
+/// Puts the task file back as it was before the claim, if nobody changed it since.
+fn roll_back(
+    ctx: &super::Ctx,
+    store: &Store,
+    file: &Path,
+    before: &[u8],
+    written: &[u8],
+    id: &str,
+    drop_lease: bool,
+) -> Result<()> {
+    let _lock = store.lock(ctx.out.quiet)?;
+    let now = std::fs::read(file).unwrap_or_default();
+    if now != written {
+        return Err(Error::conflict(
+            "changed_underneath",
+            format!(
+                "{} changed after the claim; it was left as it is",
+                store.display(file)
+            ),
+        ));
+    }
+    atomic::write(file, before)?;
+    if drop_lease {
+        lease::remove(&store.state_dir, id)?;
+    }
+    Ok(())
+}
+
+fn print(
+    ctx: &super::Ctx,
+    store: &Store,
+    file: &Path,
+    task: &Task,
+    path: &PathBuf,
+    branch: &str,
+    message: &str,
+) {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+    if ctx.out.json {
+        let mut doc = output::one_task(task, file);
+        doc["path"] = json!(path.display().to_string());
+        doc["branch"] = json!(branch);
+        ctx.out.print_json(&doc);
+        return;
+    }
+    println!("{}", path.display());
+    ctx.out.status(&format!(
+        "{}: {} — {message}; worktree {} on branch {branch}",
+        task.id,
+        task.title,
+        store.display(&path)
+    ));
+}
