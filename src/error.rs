@@ -43,6 +43,9 @@ pub struct Error {
     pub code: &'static str,
     pub message: String,
     pub hints: Vec<String>,
+    /// The command already printed its result (a report, a JSON document); only the exit code
+    /// and a line on stderr remain to be said.
+    pub reported: bool,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -54,6 +57,7 @@ impl Error {
             code,
             message: message.into(),
             hints: Vec::new(),
+            reported: false,
         }
     }
 
@@ -67,6 +71,12 @@ impl Error {
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Error::new(Kind::Conflict, code, message)
+    }
+
+    /// Marks the error as coming after the command's own output (see `reported`).
+    pub fn reported(mut self) -> Self {
+        self.reported = true;
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Self {

@@ -55,9 +55,9 @@ impl Output {
     /// Reports an error: the human message (and hints) on stderr; under `--json` also the
     /// typed error document on stdout.
     pub fn error(&self, e: &Error) {
-        // A sweep that found signals has printed its report already (the JSON document too);
-        // the exit code and one line on stderr say the rest.
-        if e.kind == crate::error::Kind::Signals {
+        // The command printed its report already (the JSON document too); the exit code and
+        // one line on stderr say the rest.
+        if e.reported {
             if !self.quiet {
                 eprintln!("{}", e.message);
             }

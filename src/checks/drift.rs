@@ -29,6 +29,8 @@ pub struct Drift {
     pub rel: PathBuf,
     pub worktree_text: String,
     pub worktree_status: Status,
+    /// The file at the merge-base, if it was there.
+    pub base_text: Option<String>,
     /// The root's copy; `None` when the task is new in the worktree.
     pub root: Option<RootCopy>,
     pub kind: DriftKind,
@@ -177,6 +179,7 @@ pub fn analyze(
                 rel: rel.to_path_buf(),
                 worktree_status: full.task.status,
                 worktree_text: full.text,
+                base_text,
                 root,
                 kind,
             });

@@ -197,6 +197,7 @@ impl Report {
                 "{failing} signal{} at or above `{level}`",
                 if failing == 1 { "" } else { "s" }
             ),
-        ))
+        )
+        .reported())
     }
 }

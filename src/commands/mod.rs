@@ -7,19 +7,23 @@ mod cancel;
 mod claim;
 mod dep;
 mod done;
+mod drift;
 mod fail;
 mod heartbeat;
 mod init;
 mod list;
 mod new;
 mod note;
+mod orphans;
 mod ready;
+mod reconcile;
 mod reopen;
 mod set;
 mod show;
 mod start;
 mod unblock;
 mod unclaim;
+mod worktree;
 
 use std::io::Read;
 
@@ -54,6 +58,11 @@ pub enum Command {
     Reopen(reopen::Args),
     Cancel(cancel::Args),
     Set(set::Args),
+    Drift(drift::Args),
+    Reconcile(reconcile::Args),
+    Orphans(orphans::Args),
+    #[command(subcommand)]
+    Worktree(worktree::Command),
     #[command(subcommand)]
     Dep(dep::Command),
 }
@@ -89,6 +98,10 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Reopen(args) => reopen::run(&ctx, args),
         Command::Cancel(args) => cancel::run(&ctx, args),
         Command::Set(args) => set::run(&ctx, args),
+        Command::Drift(args) => drift::run(&ctx, args),
+        Command::Reconcile(args) => reconcile::run(&ctx, args),
+        Command::Orphans(args) => orphans::run(&ctx, args),
+        Command::Worktree(cmd) => worktree::run(&ctx, cmd),
         Command::Dep(cmd) => dep::run(&ctx, cmd),
     }
 }

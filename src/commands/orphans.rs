@@ -1,0 +1,38 @@
+//! `tasks orphans`: leftovers of finished tasks and claims whose worker is gone.
+
+use crate::checks::{FailOn, Report, orphans};
+use crate::error::Result;
+
+/// Show leftover worktrees and branches, claims whose worktree is gone, and stray claim fields
+///
+/// Signals `orphan_worktree` (warn: a worktree or `<branch_prefix>` branch whose task is
+/// finished, cancelled or missing), `worker_gone` (error: a live claim whose worktree folder is
+/// gone) and `orphan_claim` (warn: claim fields on a task that is not in progress or in
+/// review). Exits 7 when a signal is at or above --fail-on. `tasks worktree prune` removes
+/// the worktrees that are safe to remove.
+///
+/// Example: tasks orphans --json
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this task (an id, or a unique prefix of a task in the root)
+    pub id: Option<String>,
+    /// The lowest severity that makes the exit code 7
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+}
+
+pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let store = ctx.store()?;
+    let scan = store.scan();
+    ctx.warn_invalid(&store, &scan);
+    let only = args
+        .id
+        .as_deref()
+        .map(|q| super::drift::task_id(&store, &scan, q));
+    let signals = orphans::signals(&store, &scan, only.as_deref());
+    let report = Report::new(super::now(), signals, |id| {
+        scan.get(id).map(|e| e.task.status.as_str().to_string())
+    });
+    report.print(&ctx.out, "no orphans");
+    report.outcome(args.fail_on)
+}
