@@ -10,6 +10,7 @@ use crate::git;
 use crate::output::SCHEMA_VERSION;
 use crate::store::{Scan, Store};
 
+/// Manage the worktrees `tasks start` made
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Remove the worktrees and branches of finished tasks that are merged and clean
