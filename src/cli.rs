@@ -35,7 +35,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "TASKS_DIR", value_name = "PATH")]
     pub dir: Option<PathBuf>,
 
-    /// Act as NAME (else TASKS_AGENT, git user.email, $USER); parallel agents need distinct names
+    /// Act as NAME (else TASKS_AGENT, the holder of the claim on this worktree, git user.email,
+    /// $USER); parallel agents need distinct names
     #[arg(long = "as", global = true, value_name = "NAME")]
     pub actor: Option<String>,
 

@@ -16,6 +16,13 @@ use crate::store::Store;
 /// Example: tasks drift --fail-on warn
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub sweep: SweepArgs,
+}
+
+/// What every sweep command takes.
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
     /// Only this task (an id, or a unique prefix of a task in the root)
     pub id: Option<String>,
     /// The lowest severity that makes the exit code 7
@@ -24,6 +31,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let args = &args.sweep;
     let store = ctx.store()?;
     let scan = store.scan();
     let only = args.id.as_deref().map(|q| task_id(&store, &scan, q));

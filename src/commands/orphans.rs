@@ -1,6 +1,6 @@
 //! `tasks orphans`: leftovers of finished tasks and claims whose worker is gone.
 
-use crate::checks::{FailOn, Report, orphans};
+use crate::checks::{Report, orphans};
 use crate::error::Result;
 
 /// Show leftover worktrees and branches, claims whose worktree is gone, and stray claim fields
@@ -14,14 +14,12 @@ use crate::error::Result;
 /// Example: tasks orphans --json
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only this task (an id, or a unique prefix of a task in the root)
-    pub id: Option<String>,
-    /// The lowest severity that makes the exit code 7
-    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
-    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub sweep: super::drift::SweepArgs,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let args = &args.sweep;
     let store = ctx.store()?;
     let scan = store.scan();
     ctx.warn_invalid(&store, &scan);

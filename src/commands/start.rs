@@ -7,7 +7,6 @@ use serde_json::json;
 
 use super::claim;
 use crate::checks::orphans::recorded_worktree;
-use crate::config::Duration;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::lifecycle::Claim;
@@ -25,28 +24,17 @@ use crate::task::{Edit, Task};
 ///
 /// Example: cd "$(tasks start --next --as agent-1)"
 #[derive(Debug, clap::Args)]
+#[group(skip)]
 pub struct Args {
-    /// The task id (or a unique prefix)
-    #[arg(required_unless_present = "next", conflicts_with = "next")]
-    pub id: Option<String>,
-    /// Start the first ready task routed to you
-    #[arg(long)]
-    pub next: bool,
+    #[command(flatten)]
+    pub claim: claim::Args,
     /// The commit to branch from (default: the root's HEAD)
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
-    /// How long the claim lasts without a heartbeat (e.g. 30m, 2h); default: config `lease`, 1h
-    #[arg(long, value_name = "DURATION")]
-    pub lease: Option<Duration>,
-    /// The worker's process id, so a sweep can tell when it is gone
-    #[arg(long)]
-    pub pid: Option<u32>,
-    /// Claim a task you failed before (with an id; --next never picks those)
-    #[arg(long)]
-    pub force: bool,
 }
 
-pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
+    let args = &start.claim;
     let store = ctx.store()?;
     if store.git.is_none() {
         return Err(Error::failure(
@@ -121,7 +109,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     // The lock is not held while git checks out files: that can take a while.
     drop(lock);
 
-    if let Err(why) = add_worktree(&store, &path, &branch, args.base.as_deref()) {
+    if let Err(why) = add_worktree(&store, &path, &branch, start.base.as_deref()) {
         let undone = roll_back(
             ctx,
             &store,
