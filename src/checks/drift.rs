@@ -5,7 +5,7 @@
 //! committed on the branch, uncommitted, or untracked. Each is merged three ways against the
 //! root's copy (`crate::merge`); what the merge would change in the root is drift.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{Value as Json, json};
 
@@ -188,11 +188,6 @@ pub fn analyze(
     out
 }
 
-/// A path as users see it: relative to the root when inside it.
-pub fn shown(store: &Store, path: &Path) -> String {
-    store.display(path)
-}
-
 fn says_finished(status: Status) -> bool {
     matches!(status, Status::Done | Status::InReview)
 }
@@ -223,7 +218,7 @@ impl Drift {
 
     /// One line: what differs, for humans.
     pub fn summary(&self, store: &Store) -> String {
-        let wt = shown(store, &self.worktree);
+        let wt = store.display(&self.worktree);
         match &self.kind {
             DriftKind::New => format!("{wt}: new task ({}), not in the root", self.worktree_status),
             DriftKind::DeletedInRoot => {
@@ -261,9 +256,9 @@ impl Drift {
 
     pub fn evidence(&self, store: &Store) -> Json {
         let mut v = json!({
-            "worktree": shown(store, &self.worktree),
+            "worktree": store.display(&self.worktree),
             "branch": self.branch,
-            "file": shown(store, &self.worktree_file),
+            "file": store.display(&self.worktree_file),
             "worktree_status": self.worktree_status.as_str(),
         });
         match &self.kind {
@@ -336,8 +331,8 @@ pub fn signals(store: &Store, analysis: &Analysis) -> Vec<Signal> {
             task: u.id.clone(),
             kind: "invalid_file",
             severity: Severity::Error,
-            detail: format!("{}:{}: {}", shown(store, &u.path), u.line, u.reason),
-            evidence: json!({ "path": shown(store, &u.path), "line": u.line }),
+            detail: format!("{}:{}: {}", store.display(&u.path), u.line, u.reason),
+            evidence: json!({ "path": store.display(&u.path), "line": u.line }),
         });
     }
     for (wt, reason) in &analysis.failed {
@@ -345,7 +340,7 @@ pub fn signals(store: &Store, analysis: &Analysis) -> Vec<Signal> {
             task: None,
             kind: "metadata_drift",
             severity: Severity::Warn,
-            detail: format!("cannot compare {}: {reason}", shown(store, wt)),
+            detail: format!("cannot compare {}: {reason}", store.display(wt)),
             evidence: Json::Null,
         });
     }
