@@ -84,6 +84,8 @@ macro_rules! task_struct {
             pr_url: Option<String>,
             pr_number: Option<u64>,
             commit: Option<String>,
+            worktree: Option<String>,
+            branch: Option<String>,
             created_at: String,
             updated_at: String,
             path: String,
@@ -1485,4 +1487,1317 @@ fn error_without_tasks_folder() {
             .iter()
             .any(|h| h.contains("tasks init"))
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worktrees: start, drift, orphans, reconcile, worktree prune (DESIGN §7, §8, §10).
+//
+// Each test builds the real situation: tasks committed in the root, `tasks start` making a
+// linked worktree at `<root>/.worktrees/<id>` on `tasks/<id>`, and the worktree's copy of a task
+// file edited (and usually committed) there with git.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartDoc {
+    schema_version: u32,
+    task: Task,
+    /// The worktree's absolute path.
+    path: String,
+    branch: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Severity {
+    Warn,
+    Error,
+}
+
+/// The sweep shape shared by `drift`, `orphans` (and `heartbeat`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepDoc {
+    schema_version: u32,
+    generated_at: String,
+    tasks: Vec<SweepRow>,
+    global: Vec<SignalDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepRow {
+    id: String,
+    /// A canonical status, or `missing` when no task has the id.
+    status: String,
+    signals: Vec<SignalDoc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignalDoc {
+    kind: String,
+    severity: Severity,
+    detail: String,
+    /// Decoded per kind with `evidence()`.
+    evidence: Option<Value>,
+}
+
+impl SweepDoc {
+    #[track_caller]
+    fn row(&self, id: &str) -> &SweepRow {
+        self.tasks
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no row for {id} in {self:#?}"))
+    }
+
+    fn ids(&self) -> Vec<String> {
+        let mut ids = list_ids(&self.tasks, |r| &r.id);
+        ids.sort();
+        ids
+    }
+}
+
+impl SweepRow {
+    /// The row's only signal.
+    #[track_caller]
+    fn signal(&self) -> &SignalDoc {
+        assert_eq!(self.signals.len(), 1, "{self:#?}");
+        &self.signals[0]
+    }
+}
+
+/// `evidence` of `metadata_drift` and `completed_unreconciled`. Which optional keys are present
+/// depends on the case (merge, new file, deleted in the root); `drift_evidence_keys` checks that.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DriftEvidence {
+    worktree: String,
+    branch: Option<String>,
+    file: String,
+    worktree_status: Status,
+    new_file: Option<bool>,
+    deleted_in_root: Option<bool>,
+    keys: Option<Vec<KeyDrift>>,
+    body: Option<BodyDrift>,
+    conflicts: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyDrift {
+    key: String,
+    base: Option<Value>,
+    root: Option<Value>,
+    worktree: Option<Value>,
+    resolution: Resolution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Resolution {
+    TakeWorktree,
+    Conflict,
+    Preferred,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyDrift {
+    added: usize,
+    removed: usize,
+    conflicts: usize,
+}
+
+/// `evidence` of `invalid_file`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvalidEvidence {
+    path: String,
+    line: usize,
+}
+
+/// `evidence` of `orphan_worktree`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrphanWorktreeEvidence {
+    branch: String,
+    worktree: Option<String>,
+}
+
+/// `evidence` of `worker_gone`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerGoneEvidence {
+    claimed_by: Option<String>,
+    worktree: String,
+}
+
+/// `evidence` of `orphan_claim`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrphanClaimEvidence {
+    keys: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReconcileDoc {
+    schema_version: u32,
+    dry_run: bool,
+    tasks: Vec<Reconciled>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reconciled {
+    id: String,
+    worktree: String,
+    path: String,
+    added: bool,
+    changes: Vec<Change>,
+    body: Option<BodyChange>,
+    status: Option<StatusChange>,
+    conflicts: Vec<Conflict>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Change {
+    key: String,
+    from: Option<Value>,
+    to: Option<Value>,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BodyChange {
+    added: usize,
+    removed: usize,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusChange {
+    from: Status,
+    to: Status,
+    outcome: Option<Outcome>,
+}
+
+/// A key conflict (`key`, `base`, `root`, `worktree`) or a whole-file / body one (`key: null`,
+/// `reason`, and `places` for the body); `reconcile_doc` checks which keys each carries.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Conflict {
+    key: Option<String>,
+    base: Option<Value>,
+    root: Option<Value>,
+    worktree: Option<Value>,
+    reason: Option<String>,
+    places: Option<usize>,
+}
+
+impl ReconcileDoc {
+    #[track_caller]
+    fn task(&self, id: &str) -> &Reconciled {
+        self.tasks
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no entry for {id} in {self:#?}"))
+    }
+
+    fn ids(&self) -> Vec<String> {
+        let mut ids = list_ids(&self.tasks, |r| &r.id);
+        ids.sort();
+        ids
+    }
+}
+
+impl Reconciled {
+    fn changes(&self) -> Vec<(String, Option<Value>, Option<Value>)> {
+        self.changes
+            .iter()
+            .map(|c| (c.key.clone(), c.from.clone(), c.to.clone()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PruneDoc {
+    schema_version: u32,
+    dry_run: bool,
+    removed: Vec<Pruned>,
+    kept: Vec<Kept>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pruned {
+    task: String,
+    branch: String,
+    worktree: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Kept {
+    task: String,
+    branch: String,
+    worktree: Option<String>,
+    reason: String,
+}
+
+impl PruneDoc {
+    #[track_caller]
+    fn kept(&self, id: &str) -> &Kept {
+        self.kept
+            .iter()
+            .find(|k| k.task == id)
+            .unwrap_or_else(|| panic!("{id} not kept in {self:#?}"))
+    }
+}
+
+/// Runs `tasks ARGS` in `dir` with the clock pinned at `now`.
+fn at_in(repo: &Repo, dir: &std::path::Path, now: &str, args: &[&str]) -> Run {
+    Run::from_output(
+        repo.command_in(dir)
+            .env("TASKS_NOW", now)
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+/// stdout is exactly one JSON document on one line, even when the command failed.
+#[track_caller]
+fn single_document(run: &Run) {
+    assert!(
+        run.stdout.ends_with('\n') && run.stdout.lines().count() == 1,
+        "stdout must be exactly one JSON document on one line:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    let _: Value = decode(run);
+}
+
+#[track_caller]
+fn assert_keys(v: &Value, expected: &[&str]) {
+    assert_eq!(keys(v), s(expected), "{v}");
+}
+
+/// A signal carries `kind`, `severity`, `detail` and, when there are facts behind it, a
+/// non-null `evidence`.
+#[track_caller]
+fn check_signal_keys(sig: &Value) {
+    if sig.get("evidence").is_some() {
+        assert!(
+            !sig["evidence"].is_null(),
+            "evidence is omitted, not null: {sig}"
+        );
+        assert_keys(sig, &["kind", "severity", "detail", "evidence"]);
+    } else {
+        assert_keys(sig, &["kind", "severity", "detail"]);
+    }
+}
+
+/// Decodes a sweep document from a run that exited `code` (7: signals at or above --fail-on).
+#[track_caller]
+fn sweep(run: Run, code: i32) -> SweepDoc {
+    let run = run.expect(code);
+    single_document(&run);
+    let doc: SweepDoc = decode(&run);
+    assert_eq!(doc.schema_version, 1);
+    let raw = run.json();
+    assert_keys(&raw, &["schema_version", "generated_at", "tasks", "global"]);
+    for row in raw["tasks"].as_array().unwrap() {
+        assert_keys(row, &["id", "status", "signals"]);
+        let signals = row["signals"].as_array().unwrap();
+        assert!(!signals.is_empty(), "a row has at least one signal: {row}");
+        signals.iter().for_each(check_signal_keys);
+    }
+    raw["global"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .for_each(check_signal_keys);
+    // Worst first within a row.
+    for row in &doc.tasks {
+        let severities: Vec<Severity> = row.signals.iter().map(|s| s.severity).collect();
+        let mut sorted = severities.clone();
+        sorted.sort_by_key(|s| *s == Severity::Warn);
+        assert_eq!(severities, sorted, "{row:#?}");
+    }
+    if code == 7 {
+        assert!(
+            run.stderr.contains("at or above"),
+            "exit 7 says why on stderr: {}",
+            run.stderr
+        );
+    }
+    doc
+}
+
+#[track_caller]
+fn evidence<T: DeserializeOwned>(sig: &SignalDoc) -> T {
+    let v = sig
+        .evidence
+        .clone()
+        .unwrap_or_else(|| panic!("no evidence: {sig:#?}"));
+    serde_json::from_value(v.clone())
+        .unwrap_or_else(|e| panic!("evidence does not match the schema ({e}): {v}"))
+}
+
+/// The evidence keys of a drift signal, in order: the common ones, then the case's.
+#[track_caller]
+fn drift_evidence_keys(sig: &SignalDoc, case: &[&str]) {
+    let base = ["worktree", "branch", "file", "worktree_status"];
+    let expected: Vec<&str> = base.iter().chain(case).copied().collect();
+    assert_keys(sig.evidence.as_ref().expect("evidence"), &expected);
+}
+
+const MERGE_EVIDENCE: [&str; 3] = ["keys", "body", "conflicts"];
+
+/// Decodes a reconcile document from a run that exited `code` (3: conflicts left alone).
+#[track_caller]
+fn reconcile_doc(run: Run, code: i32) -> ReconcileDoc {
+    let run = run.expect(code);
+    single_document(&run);
+    let doc: ReconcileDoc = decode(&run);
+    assert_eq!(doc.schema_version, 1);
+    let raw = run.json();
+    assert_keys(&raw, &["schema_version", "dry_run", "tasks"]);
+    for t in raw["tasks"].as_array().unwrap() {
+        assert_keys(
+            t,
+            &[
+                "id",
+                "worktree",
+                "path",
+                "added",
+                "changes",
+                "body",
+                "status",
+                "conflicts",
+            ],
+        );
+        for c in t["changes"].as_array().unwrap() {
+            assert_keys(c, &["key", "from", "to"]);
+        }
+        if !t["status"].is_null() {
+            assert_keys(&t["status"], &["from", "to", "outcome"]);
+        }
+        for c in t["conflicts"].as_array().unwrap() {
+            if c["key"].is_null() {
+                if c["reason"] == "body" {
+                    assert_keys(c, &["key", "reason", "places"]);
+                } else {
+                    assert_keys(c, &["key", "reason"]);
+                }
+            } else {
+                assert_keys(c, &["key", "base", "root", "worktree"]);
+            }
+        }
+    }
+    if code == 3 {
+        assert!(
+            run.stderr.contains("left alone"),
+            "exit 3 says why on stderr: {}",
+            run.stderr
+        );
+    }
+    doc
+}
+
+#[track_caller]
+fn prune_doc(run: Run) -> PruneDoc {
+    let run = run.ok();
+    single_document(&run);
+    let doc: PruneDoc = decode(&run);
+    assert_eq!(doc.schema_version, 1);
+    let raw = run.json();
+    assert_keys(&raw, &["schema_version", "dry_run", "removed", "kept"]);
+    for r in raw["removed"].as_array().unwrap() {
+        assert_keys(r, &["task", "branch", "worktree"]);
+    }
+    for k in raw["kept"].as_array().unwrap() {
+        assert_keys(k, &["task", "branch", "worktree", "reason"]);
+    }
+    doc
+}
+
+/// `tasks start ID --as WHO --json`, checked against the schema and the task file.
+#[track_caller]
+fn start(repo: &Repo, now: &str, id: &str, who: &str) -> StartDoc {
+    let run = at(repo, now, &["start", id, "--as", who, "--json"]).ok();
+    single_document(&run);
+    let doc: StartDoc = decode(&run);
+    assert_eq!(doc.schema_version, 1);
+    let raw = run.json();
+    assert_keys(&raw, &["schema_version", "task", "path", "branch"]);
+    assert_task_matches_file(repo, &raw["task"]);
+    assert_eq!(doc.task.path, abs(repo, &format!(".tasks/{id}.md")));
+    doc
+}
+
+/// Creates tasks with fixed ids at T0 and commits them, so worktrees branch off with them.
+fn committed_tasks(repo: &Repo, ids: &[&str]) {
+    for id in ids {
+        new_at(repo, T0, &[&format!("Task {id}"), "--id", id]);
+    }
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-qm", "tasks"]);
+}
+
+fn wt_dir(repo: &Repo, id: &str) -> std::path::PathBuf {
+    repo.root.join(".worktrees").join(id)
+}
+
+/// The worktree's copy of a task file.
+fn wt_file(repo: &Repo, wt: &str, id: &str) -> std::path::PathBuf {
+    wt_dir(repo, wt).join(".tasks").join(format!("{id}.md"))
+}
+
+/// Replaces `from` by `to` in a file (which must contain `from`).
+#[track_caller]
+fn rewrite(path: &std::path::Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(from),
+        "{} lacks {from:?}:\n{text}",
+        path.display()
+    );
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+fn commit_in(repo: &Repo, dir: &std::path::Path, message: &str) {
+    repo.git_in(dir, &["add", "-A"]);
+    repo.git_in(dir, &["commit", "-qm", message]);
+}
+
+/// The worktree copy of `id` says done with a PR, committed on the task's branch.
+fn finish_in_worktree(repo: &Repo, id: &str) {
+    let file = wt_file(repo, id, id);
+    rewrite(
+        &file,
+        "status: open\n",
+        "status: done\npr_url: https://github.com/o/r/pull/7\n",
+    );
+    commit_in(repo, &wt_dir(repo, id), &format!("finish {id}"));
+}
+
+#[test]
+fn start_claims_and_reports_the_worktree() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1"]);
+
+    let doc = start(&repo, T1, "A-1", "alice");
+    let wt = wt_dir(&repo, "A-1");
+    assert_eq!(doc.path, wt.display().to_string());
+    assert_eq!(doc.branch, "tasks/A-1");
+    let t = &doc.task;
+    assert_eq!((t.id.as_str(), t.status), ("A-1", Status::InProgress));
+    assert_eq!(t.claimed_by.as_deref(), Some("alice"));
+    assert_eq!(t.claimed_at.as_deref(), Some(T1));
+    assert_eq!(t.updated_at, T1);
+    assert_eq!(t.created_at, T0);
+    assert_eq!(t.worktree.as_deref(), Some(".worktrees/A-1"));
+    assert_eq!(t.branch.as_deref(), Some("tasks/A-1"));
+    let mut file_keys = frontmatter_keys(&repo.read(".tasks/A-1.md"));
+    file_keys.push("path".into());
+    assert_eq!(
+        file_keys,
+        with(
+            &BASE_KEYS,
+            &["claimed_by", "claimed_at", "worktree", "branch", "path"]
+        )
+    );
+
+    // A real linked worktree on the branch, holding the committed (open) copy of the task.
+    assert!(wt.is_dir());
+    let list = repo.git(&["worktree", "list", "--porcelain"]);
+    assert!(
+        list.contains(&format!("worktree {}\n", wt.display()))
+            && list.contains("branch refs/heads/tasks/A-1\n"),
+        "{list}"
+    );
+    assert!(
+        std::fs::read_to_string(wt_file(&repo, "A-1", "A-1"))
+            .unwrap()
+            .contains("status: open\n")
+    );
+    let lease = show(&repo, T1, "A-1").lease.expect("start takes a lease");
+    assert_eq!((lease.holder.as_str(), lease.live), ("alice", true));
+
+    // Starting it again as the holder renews the lease and reports the same worktree.
+    let before = repo.read_bytes(".tasks/A-1.md");
+    let again = start(&repo, T2, "A-1", "alice");
+    assert_eq!(again.path, doc.path);
+    assert_eq!(again.branch, "tasks/A-1");
+    assert_eq!(again.task.updated_at, T1);
+    assert_eq!(repo.read_bytes(".tasks/A-1.md"), before);
+    assert_eq!(show(&repo, T2, "A-1").lease.unwrap().renewed_at, T2);
+
+    // Held by someone else: exit 3 and the error document, nothing changed.
+    let run = at(&repo, T2, &["start", "A-1", "--as", "bob", "--json"]);
+    single_document(&run);
+    let e = error(run, 3, "held_by_other");
+    assert!(
+        e.message.contains("A-1") && e.message.contains("alice"),
+        "{e:?}"
+    );
+    assert!(
+        e.hints
+            .unwrap_or_default()
+            .iter()
+            .any(|h| h.contains("bob")),
+        "the hint names who is acting"
+    );
+    assert_eq!(repo.read_bytes(".tasks/A-1.md"), before);
+
+    let e = error(
+        at(&repo, T2, &["start", "ZZ-9", "--as", "bob", "--json"]),
+        1,
+        "not_found",
+    );
+    assert!(e.message.contains("ZZ-9"), "{e:?}");
+
+    // --next starts the first ready task, with the same document.
+    let next = at(&repo, T2, &["start", "--next", "--as", "carol", "--json"]).ok();
+    let doc: StartDoc = decode(&next);
+    assert_eq!(doc.task.id, "B-1");
+    assert_eq!(doc.task.claimed_by.as_deref(), Some("carol"));
+    assert_eq!(doc.path, wt_dir(&repo, "B-1").display().to_string());
+    assert_eq!(doc.branch, "tasks/B-1");
+    assert_task_matches_file(&repo, &next.json()["task"]);
+}
+
+#[test]
+fn start_undoes_the_claim_when_git_cannot_make_the_worktree() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["B-1"]);
+    repo.git(&["branch", "tasks/B-1"]);
+    let before = repo.read_bytes(".tasks/B-1.md");
+
+    let run = at(&repo, T1, &["start", "B-1", "--as", "bob", "--json"]);
+    single_document(&run);
+    let e = error(run, 1, "worktree_failed");
+    assert!(e.message.contains("B-1"), "{e:?}");
+    let hints = e.hints.expect("worktree_failed carries hints");
+    assert!(hints.iter().any(|h| h.contains("undone")), "{hints:?}");
+    assert_eq!(
+        repo.read_bytes(".tasks/B-1.md"),
+        before,
+        "the claim is undone"
+    );
+    assert!(show(&repo, T1, "B-1").lease.is_none());
+    assert!(!wt_dir(&repo, "B-1").exists());
+}
+
+#[test]
+fn start_outside_git_is_an_error_document() {
+    let repo = Repo::new();
+    let dir = tempfile::tempdir().unwrap();
+    let run =
+        |args: &[&str]| Run::from_output(repo.command_in(dir.path()).args(args).output().unwrap());
+    run(&["init"]).ok();
+    let e = error(
+        run(&["start", "--next", "--as", "bob", "--json"]),
+        1,
+        "not_a_repository",
+    );
+    assert!(
+        e.hints
+            .unwrap_or_default()
+            .iter()
+            .any(|h| h.contains("tasks claim"))
+    );
+}
+
+#[test]
+fn drift_reports_a_task_finished_in_its_worktree() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1"]);
+
+    // Nothing to report yet.
+    let doc = sweep(at(&repo, T1, &["drift", "--json"]), 0);
+    assert_eq!(doc.generated_at, T1);
+    assert!(doc.tasks.is_empty() && doc.global.is_empty(), "{doc:#?}");
+
+    start(&repo, T1, "A-1", "alice");
+    finish_in_worktree(&repo, "A-1");
+
+    // completed_unreconciled is an error: exit 7, and stdout is still only the report.
+    let doc = sweep(at(&repo, T2, &["drift", "--json"]), 7);
+    assert_eq!(doc.generated_at, T2);
+    assert_eq!(doc.ids(), s(&["A-1"]));
+    assert!(doc.global.is_empty());
+    let row = doc.row("A-1");
+    assert_eq!(row.status, "in_progress", "the root's status");
+    let sig = row.signal();
+    assert_eq!(sig.kind, "completed_unreconciled");
+    assert_eq!(sig.severity, Severity::Error);
+    assert!(sig.detail.contains(".worktrees/A-1"), "{}", sig.detail);
+    assert!(sig.detail.contains("done"), "{}", sig.detail);
+
+    drift_evidence_keys(sig, &MERGE_EVIDENCE);
+    let ev: DriftEvidence = evidence(sig);
+    assert_eq!(ev.worktree, ".worktrees/A-1");
+    assert_eq!(ev.branch.as_deref(), Some("tasks/A-1"));
+    assert_eq!(ev.file, ".worktrees/A-1/.tasks/A-1.md");
+    assert_eq!(ev.worktree_status, Status::Done);
+    assert_eq!(ev.conflicts, Some(0));
+    assert!(ev.body.is_none(), "the body did not change");
+    let keys = ev.keys.expect("a merge lists its keys");
+    assert_eq!(list_ids(&keys, |k| &k.key), s(&["status", "pr_url"]));
+    let status = &keys[0];
+    assert_eq!(
+        (&status.base, &status.root, &status.worktree),
+        (
+            &Some(Value::from("open")),
+            &Some(Value::from("in_progress")),
+            &Some(Value::from("done"))
+        )
+    );
+    assert_eq!(status.resolution, Resolution::TakeWorktree);
+    let pr = &keys[1];
+    assert_eq!((&pr.base, &pr.root), (&None, &None));
+    assert_eq!(
+        pr.worktree,
+        Some(Value::from("https://github.com/o/r/pull/7"))
+    );
+    assert_eq!(pr.resolution, Resolution::TakeWorktree);
+
+    // The same report under every --fail-on; only the exit code changes.
+    let never = sweep(at(&repo, T2, &["drift", "--fail-on", "never", "--json"]), 0);
+    assert_eq!(never.ids(), s(&["A-1"]));
+    sweep(at(&repo, T2, &["drift", "--fail-on", "warn", "--json"]), 7);
+
+    // One task, by id or unique prefix; a task without drift gives an empty report.
+    assert_eq!(
+        sweep(at(&repo, T2, &["drift", "A-", "--json"]), 7).ids(),
+        s(&["A-1"])
+    );
+    let b = sweep(at(&repo, T2, &["drift", "B-1", "--json"]), 0);
+    assert!(b.tasks.is_empty(), "{b:#?}");
+
+    // From inside the worktree, drift still compares against the root.
+    let inside = sweep(
+        at_in(&repo, &wt_dir(&repo, "A-1"), T2, &["drift", "--json"]),
+        7,
+    );
+    assert_eq!(inside.ids(), s(&["A-1"]));
+    assert_eq!(inside.row("A-1").signal().kind, "completed_unreconciled");
+}
+
+/// Warn-level drift: changed keys (committed or not), a conflict, a body note, a task new in a
+/// worktree, a task the root deleted, and a worktree `tasks start` did not make.
+#[test]
+fn drift_warns_of_metadata_changes_new_tasks_and_conflicts() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1", "C-1", "D-1"]);
+    start(&repo, T1, "A-1", "alice");
+    start(&repo, T1, "B-1", "bob");
+    let feature = repo.worktree("feature");
+
+    // the worktree renames it and adds a note; the root renames it differently.
+    let a = wt_file(&repo, "A-1", "A-1");
+    rewrite(&a, "title: Task A-1\n", "title: Worktree title\n");
+    std::fs::write(&a, std::fs::read_to_string(&a).unwrap() + "Worked on it.\n").unwrap();
+    commit_in(&repo, &wt_dir(&repo, "A-1"), "retitle");
+    one(
+        &repo,
+        at(&repo, T2, &["set", "A-1", "title=Root title", "--json"]),
+    );
+    // N-1: a new task file in A-1's worktree, not even committed.
+    std::fs::write(
+        wt_file(&repo, "A-1", "N-1"),
+        format!("---\nid: N-1\ntitle: New in worktree\nstatus: open\npriority: 1\ncreated_at: {T0}\nupdated_at: {T0}\n---\n"),
+    )
+    .unwrap();
+    // B-1: priority changed, uncommitted. C-1: changed in B-1's worktree, deleted in the root.
+    rewrite(
+        &wt_file(&repo, "B-1", "B-1"),
+        "priority: 2\n",
+        "priority: 1\n",
+    );
+    rewrite(
+        &wt_file(&repo, "B-1", "C-1"),
+        "title: Task C-1\n",
+        "title: C changed\n",
+    );
+    repo.git(&["rm", "-q", ".tasks/C-1.md"]);
+    // D-1: labels added in a plain worktree beside the root.
+    let d = feature.join(".tasks/D-1.md");
+    rewrite(&d, "priority: 2\n", "priority: 2\nlabels: [ui]\n");
+    commit_in(&repo, &feature, "label D-1");
+
+    let doc = sweep(at(&repo, T2, &["drift", "--json"]), 0);
+    assert_eq!(doc.ids(), s(&["A-1", "B-1", "C-1", "D-1", "N-1"]));
+    assert!(doc.global.is_empty());
+    for row in &doc.tasks {
+        let sig = row.signal();
+        assert_eq!(
+            (sig.kind.as_str(), sig.severity),
+            ("metadata_drift", Severity::Warn),
+            "{row:#?}"
+        );
+    }
+
+    // A conflict on the title, plus the body.
+    let row = doc.row("A-1");
+    assert_eq!(row.status, "in_progress");
+    let sig = row.signal();
+    assert!(sig.detail.contains("conflict"), "{}", sig.detail);
+    drift_evidence_keys(sig, &MERGE_EVIDENCE);
+    let ev: DriftEvidence = evidence(sig);
+    assert_eq!(ev.worktree_status, Status::Open);
+    assert_eq!(ev.conflicts, Some(1));
+    let keys = ev.keys.unwrap();
+    assert_eq!(keys.len(), 1, "{keys:#?}");
+    assert_eq!(keys[0].key, "title");
+    assert_eq!(keys[0].base, Some(Value::from("Task A-1")));
+    assert_eq!(keys[0].root, Some(Value::from("Root title")));
+    assert_eq!(keys[0].worktree, Some(Value::from("Worktree title")));
+    assert_eq!(keys[0].resolution, Resolution::Conflict);
+    let body = ev.body.expect("the note is a body change");
+    assert_eq!((body.added, body.removed, body.conflicts), (1, 0, 0));
+
+    // New in the worktree: the row's status is the worktree's.
+    let row = doc.row("N-1");
+    assert_eq!(row.status, "open");
+    drift_evidence_keys(row.signal(), &["new_file"]);
+    let ev: DriftEvidence = evidence(row.signal());
+    assert_eq!(ev.new_file, Some(true));
+    assert_eq!(ev.file, ".worktrees/A-1/.tasks/N-1.md");
+    assert_eq!(ev.worktree, ".worktrees/A-1");
+
+    // Uncommitted changes count, with numbers as numbers.
+    let row = doc.row("B-1");
+    assert_eq!(row.status, "in_progress");
+    drift_evidence_keys(row.signal(), &MERGE_EVIDENCE);
+    let ev: DriftEvidence = evidence(row.signal());
+    assert_eq!(ev.branch.as_deref(), Some("tasks/B-1"));
+    let keys = ev.keys.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (
+            &keys[0].key,
+            &keys[0].base,
+            &keys[0].root,
+            &keys[0].worktree
+        ),
+        (
+            &"priority".to_string(),
+            &Some(Value::from(2)),
+            &Some(Value::from(2)),
+            &Some(Value::from(1))
+        )
+    );
+    assert_eq!(keys[0].resolution, Resolution::TakeWorktree);
+    assert!(ev.body.is_none());
+    assert_eq!(ev.conflicts, Some(0));
+
+    let row = doc.row("C-1");
+    drift_evidence_keys(row.signal(), &["deleted_in_root"]);
+    let ev: DriftEvidence = evidence(row.signal());
+    assert_eq!(ev.deleted_in_root, Some(true));
+    assert_eq!(ev.worktree, ".worktrees/B-1");
+
+    // A worktree outside the root is shown by its absolute path, on its own branch.
+    let row = doc.row("D-1");
+    assert_eq!(row.status, "open");
+    let ev: DriftEvidence = evidence(row.signal());
+    assert_eq!(ev.worktree, feature.display().to_string());
+    assert_eq!(ev.file, d.display().to_string());
+    assert_eq!(ev.branch.as_deref(), Some("feature"));
+    let keys = ev.keys.unwrap();
+    assert_eq!(keys[0].key, "labels");
+    assert_eq!(keys[0].base, None);
+    assert_eq!(keys[0].worktree, Some(serde_json::json!(["ui"])));
+
+    // Warnings fail only with --fail-on warn; the report is the same document.
+    let warn = sweep(at(&repo, T2, &["drift", "--fail-on", "warn", "--json"]), 7);
+    assert_eq!(warn.ids(), doc.ids());
+}
+
+#[test]
+fn drift_flags_an_unreadable_worktree_copy() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1"]);
+    start(&repo, T1, "A-1", "alice");
+    rewrite(
+        &wt_file(&repo, "A-1", "A-1"),
+        "priority: 2\n",
+        "priority: 1\n",
+    );
+    let feature = repo.worktree("feature");
+    let broken = feature.join(".tasks/A-1.md");
+    std::fs::write(&broken, "---\nid: A-1\ntitle: [unclosed\n---\n").unwrap();
+
+    let doc = sweep(at(&repo, T2, &["drift", "--json"]), 7);
+    assert_eq!(doc.ids(), s(&["A-1"]));
+    let row = doc.row("A-1");
+    assert_eq!(row.status, "in_progress");
+    let kinds: Vec<(&str, Severity)> = row
+        .signals
+        .iter()
+        .map(|s| (s.kind.as_str(), s.severity))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("invalid_file", Severity::Error),
+            ("metadata_drift", Severity::Warn)
+        ],
+        "one row per task, worst first"
+    );
+    let sig = &row.signals[0];
+    assert_keys(sig.evidence.as_ref().unwrap(), &["path", "line"]);
+    let ev: InvalidEvidence = evidence(sig);
+    assert_eq!(ev.path, broken.display().to_string());
+    assert!(ev.line >= 1);
+    assert!(
+        sig.detail
+            .starts_with(&format!("{}:{}: ", ev.path, ev.line)),
+        "{}",
+        sig.detail
+    );
+}
+
+#[test]
+fn orphans_reports_leftovers_gone_workers_and_stray_claim_fields() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1"]);
+
+    let clean = sweep(repo.tasks(&["orphans", "--json"]), 0);
+    assert!(clean.tasks.is_empty() && clean.global.is_empty());
+    // Unpinned, generated_at is the current time in RFC 3339 (UTC).
+    let at_time = chrono::DateTime::parse_from_rfc3339(&clean.generated_at)
+        .unwrap_or_else(|e| panic!("{}: {e}", clean.generated_at));
+    assert_eq!(at_time.offset().local_minus_utc(), 0);
+    assert!(clean.generated_at.ends_with('Z'), "{}", clean.generated_at);
+
+    // A-1 finished in the root while its worktree stays: a leftover.
+    start(&repo, T1, "A-1", "alice");
+    one(
+        &repo,
+        at(&repo, T2, &["done", "A-1", "--as", "alice", "--json"]),
+    );
+    // B-1's worker lost its worktree folder.
+    start(&repo, T1, "B-1", "bob");
+    std::fs::remove_dir_all(wt_dir(&repo, "B-1")).unwrap();
+    // A branch for a task that does not exist.
+    repo.git(&["branch", "tasks/ZZ-9"]);
+    // O-1 is done but still carries claim fields, and has a leftover branch.
+    repo.write(
+        ".tasks/O-1.md",
+        format!("---\nid: O-1\ntitle: stray\nstatus: done\npriority: 2\nclaimed_by: zed\nclaimed_at: {T0}\ncreated_at: {T0}\nupdated_at: {T0}\n---\n"),
+    );
+    repo.git(&["branch", "tasks/O-1"]);
+
+    // worker_gone is an error: exit 7, one document.
+    let doc = sweep(at(&repo, T3, &["orphans", "--json"]), 7);
+    assert_eq!(doc.generated_at, T3);
+    assert_eq!(doc.ids(), s(&["A-1", "B-1", "O-1", "ZZ-9"]));
+    assert!(doc.global.is_empty());
+
+    let row = doc.row("A-1");
+    assert_eq!(row.status, "done");
+    let sig = row.signal();
+    assert_eq!(
+        (sig.kind.as_str(), sig.severity),
+        ("orphan_worktree", Severity::Warn)
+    );
+    assert!(sig.detail.contains("done"), "{}", sig.detail);
+    assert_keys(sig.evidence.as_ref().unwrap(), &["branch", "worktree"]);
+    let ev: OrphanWorktreeEvidence = evidence(sig);
+    assert_eq!(ev.branch, "tasks/A-1");
+    assert_eq!(ev.worktree.as_deref(), Some(".worktrees/A-1"));
+
+    let row = doc.row("B-1");
+    assert_eq!(row.status, "in_progress");
+    let sig = row.signal();
+    assert_eq!(
+        (sig.kind.as_str(), sig.severity),
+        ("worker_gone", Severity::Error)
+    );
+    assert_keys(sig.evidence.as_ref().unwrap(), &["claimed_by", "worktree"]);
+    let ev: WorkerGoneEvidence = evidence(sig);
+    assert_eq!(ev.claimed_by.as_deref(), Some("bob"));
+    assert_eq!(ev.worktree, ".worktrees/B-1");
+
+    let row = doc.row("ZZ-9");
+    assert_eq!(row.status, "missing");
+    let sig = row.signal();
+    assert_eq!(sig.kind, "orphan_worktree");
+    assert!(sig.detail.contains("ZZ-9"), "{}", sig.detail);
+    let ev: OrphanWorktreeEvidence = evidence(sig);
+    assert_eq!(ev.branch, "tasks/ZZ-9");
+    assert_eq!(ev.worktree, None, "a branch without a checkout");
+    assert!(sig.evidence.as_ref().unwrap()["worktree"].is_null());
+
+    // Two signals about one task share its row.
+    let row = doc.row("O-1");
+    assert_eq!(row.status, "done");
+    assert_eq!(
+        list_ids(&row.signals, |s| &s.kind),
+        s(&["orphan_worktree", "orphan_claim"])
+    );
+    let claim = &row.signals[1];
+    assert_eq!(claim.severity, Severity::Warn);
+    assert_keys(claim.evidence.as_ref().unwrap(), &["keys"]);
+    let ev: OrphanClaimEvidence = evidence(claim);
+    assert_eq!(ev.keys, s(&["claimed_by", "claimed_at"]));
+
+    // --fail-on never: exit 0, same report; one task by id.
+    let never = sweep(
+        at(&repo, T3, &["orphans", "--fail-on", "never", "--json"]),
+        0,
+    );
+    assert_eq!(never.ids(), doc.ids());
+    let one_task = sweep(at(&repo, T3, &["orphans", "ZZ-9", "--json"]), 0);
+    assert_eq!(one_task.ids(), s(&["ZZ-9"]));
+    let gone = sweep(at(&repo, T3, &["orphans", "B-1", "--json"]), 7);
+    assert_eq!(gone.ids(), s(&["B-1"]));
+}
+
+#[test]
+fn reconcile_applies_a_finished_worktree_task_to_the_root() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1"]);
+
+    let nothing = reconcile_doc(at(&repo, T1, &["reconcile", "--json"]), 0);
+    assert!(!nothing.dry_run);
+    assert!(nothing.tasks.is_empty());
+
+    start(&repo, T1, "A-1", "alice");
+    finish_in_worktree(&repo, "A-1");
+
+    // --dry-run says what it would do and writes nothing.
+    let before = repo.read_bytes(".tasks/A-1.md");
+    let doc = reconcile_doc(at(&repo, T2, &["reconcile", "--dry-run", "--json"]), 0);
+    assert!(doc.dry_run);
+    assert_eq!(doc.ids(), s(&["A-1"]));
+    assert_eq!(repo.read_bytes(".tasks/A-1.md"), before);
+    assert!(show(&repo, T2, "A-1").lease.is_some());
+
+    let doc = reconcile_doc(at(&repo, T3, &["reconcile", "--json"]), 0);
+    assert!(!doc.dry_run);
+    assert_eq!(doc.ids(), s(&["A-1"]));
+    let r = doc.task("A-1");
+    assert_eq!(r.worktree, ".worktrees/A-1");
+    assert_eq!(r.path, ".tasks/A-1.md", "the root copy it wrote");
+    assert!(!r.added);
+    assert_eq!(
+        r.changes(),
+        vec![
+            (
+                "status".to_string(),
+                Some(Value::from("in_progress")),
+                Some(Value::from("done"))
+            ),
+            (
+                "pr_url".to_string(),
+                None,
+                Some(Value::from("https://github.com/o/r/pull/7"))
+            ),
+        ]
+    );
+    assert_eq!(r.body, None);
+    assert_eq!(
+        r.status,
+        Some(StatusChange {
+            from: Status::InProgress,
+            to: Status::Done,
+            outcome: Some(Outcome::CompletedWithPr),
+        })
+    );
+    assert!(r.conflicts.is_empty());
+
+    // The root now says done; the claim ended as a transition would end it.
+    let shown = show(&repo, T3, "A-1");
+    let t = shown.task;
+    assert_eq!(t.status, Status::Done);
+    assert_eq!(t.pr_url.as_deref(), Some("https://github.com/o/r/pull/7"));
+    assert_eq!(t.outcome, Some(Outcome::CompletedWithPr));
+    assert_eq!(t.outcome_at.as_deref(), Some(T3));
+    assert_eq!(t.outcome_by.as_deref(), Some("alice"));
+    assert_eq!(t.updated_at, T3);
+    assert_eq!(
+        (t.claimed_by, t.claimed_at, t.worktree, t.branch),
+        (None, None, None, None)
+    );
+    assert!(shown.lease.is_none(), "the lease is released");
+
+    // Running it again changes nothing, and drift is clean.
+    let after = repo.read_bytes(".tasks/A-1.md");
+    let again = reconcile_doc(at(&repo, T3, &["reconcile", "--json"]), 0);
+    assert!(again.tasks.is_empty(), "{again:#?}");
+    assert_eq!(repo.read_bytes(".tasks/A-1.md"), after);
+    assert!(
+        sweep(at(&repo, T3, &["drift", "--json"]), 0)
+            .tasks
+            .is_empty()
+    );
+}
+
+#[test]
+fn reconcile_adds_new_tasks_and_leaves_conflicts_alone() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1", "C-1"]);
+    start(&repo, T1, "A-1", "alice");
+    start(&repo, T1, "B-1", "bob");
+
+    let a = wt_file(&repo, "A-1", "A-1");
+    rewrite(&a, "title: Task A-1\n", "title: Worktree title\n");
+    std::fs::write(&a, std::fs::read_to_string(&a).unwrap() + "Worked on it.\n").unwrap();
+    let new_task = format!(
+        "---\nid: N-1\ntitle: New in worktree\nstatus: open\npriority: 1\ncreated_at: {T0}\nupdated_at: {T0}\n---\n"
+    );
+    std::fs::write(wt_file(&repo, "A-1", "N-1"), &new_task).unwrap();
+    commit_in(&repo, &wt_dir(&repo, "A-1"), "work");
+    one(
+        &repo,
+        at(&repo, T1, &["set", "A-1", "title=Root title", "--json"]),
+    );
+    rewrite(
+        &wt_file(&repo, "B-1", "B-1"),
+        "priority: 2\n",
+        "priority: 1\n",
+    );
+    rewrite(
+        &wt_file(&repo, "B-1", "C-1"),
+        "title: Task C-1\n",
+        "title: C changed\n",
+    );
+    repo.git(&["rm", "-q", ".tasks/C-1.md"]);
+
+    // A dry run with conflicts exits 3 too, and writes nothing.
+    let a_before = repo.read_bytes(".tasks/A-1.md");
+    let dry = reconcile_doc(at(&repo, T2, &["reconcile", "--dry-run", "--json"]), 3);
+    assert!(dry.dry_run);
+    assert_eq!(dry.ids(), s(&["A-1", "B-1", "C-1", "N-1"]));
+    assert!(dry.task("N-1").added);
+    assert!(!repo.path(".tasks/N-1.md").exists());
+    assert_eq!(repo.read_bytes(".tasks/A-1.md"), a_before);
+
+    let doc = reconcile_doc(at(&repo, T2, &["reconcile", "--json"]), 3);
+    assert!(!doc.dry_run);
+    assert_eq!(doc.ids(), dry.ids());
+
+    // the body is taken, the title conflict is left alone.
+    let r = doc.task("A-1");
+    assert_eq!(r.worktree, ".worktrees/A-1");
+    assert_eq!(r.path, ".tasks/A-1.md");
+    assert!(r.changes.is_empty(), "{r:#?}");
+    assert_eq!(
+        r.body,
+        Some(BodyChange {
+            added: 1,
+            removed: 0
+        })
+    );
+    assert_eq!(r.status, None);
+    assert_eq!(r.conflicts.len(), 1);
+    let c = &r.conflicts[0];
+    assert_eq!(c.key.as_deref(), Some("title"));
+    assert_eq!(c.base, Some(Value::from("Task A-1")));
+    assert_eq!(c.root, Some(Value::from("Root title")));
+    assert_eq!(c.worktree, Some(Value::from("Worktree title")));
+    assert_eq!((c.reason.as_deref(), c.places), (None, None));
+    let text = repo.read(".tasks/A-1.md");
+    assert!(
+        text.contains("title: Root title\n") && text.ends_with("Worked on it.\n"),
+        "{text}"
+    );
+
+    // N-1: copied to the same place in the root.
+    let r = doc.task("N-1");
+    assert!(r.added);
+    assert_eq!(r.path, ".tasks/N-1.md");
+    assert_eq!(r.worktree, ".worktrees/A-1");
+    assert!(r.changes.is_empty() && r.conflicts.is_empty());
+    assert_eq!((&r.body, &r.status), (&None, &None));
+    assert_eq!(repo.read(".tasks/N-1.md"), new_task);
+
+    // B-1: an uncommitted change is taken.
+    let r = doc.task("B-1");
+    assert_eq!(r.worktree, ".worktrees/B-1");
+    assert_eq!(
+        r.changes(),
+        vec![(
+            "priority".to_string(),
+            Some(Value::from(2)),
+            Some(Value::from(1))
+        )]
+    );
+    assert!(r.conflicts.is_empty());
+    assert_eq!(show(&repo, T2, "B-1").task.priority, 1);
+
+    // C-1: deleted in the root, changed in the worktree: a conflict about the whole file.
+    let r = doc.task("C-1");
+    assert_eq!(r.worktree, ".worktrees/B-1");
+    assert_eq!(r.path, ".worktrees/B-1/.tasks/C-1.md");
+    assert!(!r.added && r.changes.is_empty());
+    assert_eq!(r.conflicts.len(), 1);
+    assert_eq!(r.conflicts[0].key, None);
+    assert_eq!(
+        r.conflicts[0].reason.as_deref(),
+        Some("deleted in the root")
+    );
+    assert!(!repo.path(".tasks/C-1.md").exists());
+
+    // Again: only the conflicts are left.
+    let again = reconcile_doc(at(&repo, T3, &["reconcile", "--json"]), 3);
+    assert_eq!(again.ids(), s(&["A-1", "C-1"]));
+    let r = again.task("A-1");
+    assert_eq!((&r.body, r.changes.len(), r.conflicts.len()), (&None, 0, 1));
+
+    // --prefer worktree settles the key conflict with the worktree's value.
+    let settled = reconcile_doc(
+        at(
+            &repo,
+            T3,
+            &["reconcile", "A-1", "--prefer", "worktree", "--json"],
+        ),
+        0,
+    );
+    assert_eq!(settled.ids(), s(&["A-1"]));
+    let r = settled.task("A-1");
+    assert_eq!(
+        r.changes(),
+        vec![(
+            "title".to_string(),
+            Some(Value::from("Root title")),
+            Some(Value::from("Worktree title"))
+        )]
+    );
+    assert!(r.conflicts.is_empty());
+    assert_eq!(show(&repo, T3, "A-1").task.title, "Worktree title");
+}
+
+/// `--prefer root` keeps the root's side of every conflict, so a task the root deleted stays
+/// deleted and nothing is left to report.
+#[test]
+#[ignore = "bug: reconcile --prefer root|worktree never settles a task changed in a worktree but deleted in the root: it is still listed as a conflict and exits 3 (and stderr suggests --prefer, which was given)"]
+fn reconcile_prefer_root_settles_a_task_deleted_in_the_root() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["B-1", "C-1"]);
+    start(&repo, T1, "B-1", "bob");
+    rewrite(
+        &wt_file(&repo, "B-1", "C-1"),
+        "title: Task C-1\n",
+        "title: C changed\n",
+    );
+    repo.git(&["rm", "-q", ".tasks/C-1.md"]);
+
+    let doc = reconcile_doc(
+        at(&repo, T2, &["reconcile", "--prefer", "root", "--json"]),
+        0,
+    );
+    assert!(doc.tasks.iter().all(|t| t.conflicts.is_empty()), "{doc:#?}");
+    assert!(!repo.path(".tasks/C-1.md").exists());
+}
+
+/// DESIGN §10: any unique prefix of an id is accepted wherever an id is — and so an ambiguous
+/// one is an `ambiguous_id` error, not a clean report.
+#[test]
+#[ignore = "bug: drift/orphans/reconcile with an ambiguous id prefix silently report nothing and exit 0 (drift hides a completed_unreconciled error) instead of failing with ambiguous_id"]
+fn sweeps_refuse_an_ambiguous_id_prefix() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "A-2"]);
+    start(&repo, T1, "A-1", "alice");
+    finish_in_worktree(&repo, "A-1");
+    sweep(at(&repo, T2, &["drift", "--json"]), 7);
+
+    for cmd in ["drift", "orphans", "reconcile"] {
+        let e = error(at(&repo, T2, &[cmd, "A", "--json"]), 1, "ambiguous_id");
+        assert!(
+            e.message.contains("A-1") && e.message.contains("A-2"),
+            "{cmd}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn worktree_prune_removes_only_finished_merged_clean_work() {
+    let repo = Repo::new();
+    let empty = prune_doc(repo.tasks(&["worktree", "prune", "--json"]));
+    assert!(!empty.dry_run);
+    assert!(empty.removed.is_empty() && empty.kept.is_empty());
+
+    committed_tasks(&repo, &["A-1", "B-1", "C-1", "E-1"]);
+    for id in ["A-1", "B-1", "C-1", "E-1"] {
+        start(&repo, T1, id, "alice");
+    }
+    // done, clean, nothing unmerged: removable.
+    one(
+        &repo,
+        at(&repo, T2, &["done", "A-1", "--as", "alice", "--json"]),
+    );
+    // B-1: done, but its worktree has an uncommitted file.
+    one(
+        &repo,
+        at(&repo, T2, &["done", "B-1", "--as", "alice", "--json"]),
+    );
+    std::fs::write(wt_dir(&repo, "B-1").join("scratch.txt"), "wip\n").unwrap();
+    // C-1: cancelled, with a commit HEAD lacks.
+    one(
+        &repo,
+        at(&repo, T2, &["cancel", "C-1", "--reason", "dup", "--json"]),
+    );
+    std::fs::write(wt_dir(&repo, "C-1").join("README"), "more\n").unwrap();
+    commit_in(&repo, &wt_dir(&repo, "C-1"), "more");
+    // E-1: still in progress. ZZ-9: a branch with no task.
+    repo.git(&["branch", "tasks/ZZ-9"]);
+
+    let dry = prune_doc(at(&repo, T3, &["worktree", "prune", "--dry-run", "--json"]));
+    assert!(dry.dry_run);
+    assert_eq!(list_ids(&dry.removed, |p| &p.task), s(&["A-1"]));
+    let a = &dry.removed[0];
+    assert_eq!(a.branch, "tasks/A-1");
+    assert_eq!(a.worktree.as_deref(), Some(".worktrees/A-1"));
+    assert_eq!(
+        list_ids(&dry.kept, |k| &k.task),
+        s(&["B-1", "C-1", "E-1", "ZZ-9"])
+    );
+    let b = dry.kept("B-1");
+    assert_eq!(
+        (b.branch.as_str(), b.worktree.as_deref()),
+        ("tasks/B-1", Some(".worktrees/B-1"))
+    );
+    assert!(
+        b.reason.contains("uncommitted") && b.reason.contains("scratch.txt"),
+        "{b:?}"
+    );
+    let c = dry.kept("C-1");
+    assert!(c.reason.contains("1 commit not merged"), "{c:?}");
+    let e = dry.kept("E-1");
+    assert!(e.reason.contains("in_progress"), "{e:?}");
+    let z = dry.kept("ZZ-9");
+    assert_eq!(z.worktree, None);
+    assert!(z.reason.contains("no task ZZ-9"), "{z:?}");
+    // Nothing was removed.
+    assert!(wt_dir(&repo, "A-1").is_dir());
+    assert!(
+        repo.git(&["branch", "--list", "tasks/A-1"])
+            .contains("tasks/A-1")
+    );
+
+    let done = prune_doc(at(&repo, T3, &["worktree", "prune", "--json"]));
+    assert!(!done.dry_run);
+    assert_eq!(list_ids(&done.removed, |p| &p.task), s(&["A-1"]));
+    assert_eq!(
+        list_ids(&done.kept, |k| &k.task),
+        s(&["B-1", "C-1", "E-1", "ZZ-9"])
+    );
+    assert!(!wt_dir(&repo, "A-1").exists());
+    assert_eq!(repo.git(&["branch", "--list", "tasks/A-1"]), "");
+    assert!(wt_dir(&repo, "B-1").join("scratch.txt").exists());
+    assert!(wt_dir(&repo, "C-1").is_dir());
+
+    let again = prune_doc(at(&repo, T3, &["worktree", "prune", "--json"]));
+    assert!(again.removed.is_empty());
+    assert_eq!(again.kept.len(), 4);
 }
