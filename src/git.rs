@@ -207,11 +207,20 @@ pub fn run(dir: &Path, args: &[&std::ffi::OsStr]) -> Result<String, String> {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         let err = String::from_utf8_lossy(&output.stderr);
-        let err = err.trim();
-        Err(if err.is_empty() {
+        // Progress lines ("Preparing worktree …") are noise next to the reason.
+        let reasons: Vec<&str> = err
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("fatal: ")
+                    .or_else(|| l.strip_prefix("error: "))
+            })
+            .collect();
+        Err(if !reasons.is_empty() {
+            reasons.join("; ")
+        } else if err.trim().is_empty() {
             format!("git exited with {}", output.status)
         } else {
-            err.to_string()
+            err.trim().replace('\n', "; ")
         })
     }
 }

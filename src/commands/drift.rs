@@ -34,7 +34,11 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let args = &args.sweep;
     let store = ctx.store()?;
     let scan = store.scan();
-    let only = args.id.as_deref().map(|q| task_id(&store, &scan, q));
+    let only = args
+        .id
+        .as_deref()
+        .map(|q| task_id(&store, &scan, q))
+        .transpose()?;
     let analysis = drift::analyze(&store, &scan, only.as_deref(), None);
     let signals = drift::signals(&store, &analysis);
     let status_of = |id: &str| {
@@ -60,12 +64,13 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
 }
 
 /// The id a query means: a task in the root (by unique prefix), else the query itself (a task
-/// that so far exists only in a worktree).
-pub fn task_id(store: &Store, scan: &crate::store::Scan, query: &str) -> String {
-    store
-        .resolve(scan, query)
-        .map(|e| e.task.id.clone())
-        .unwrap_or_else(|_| query.to_string())
+/// that so far exists only in a worktree). An ambiguous prefix is an error, as everywhere.
+pub fn task_id(store: &Store, scan: &crate::store::Scan, query: &str) -> Result<String> {
+    match store.resolve(scan, query) {
+        Ok(e) => Ok(e.task.id.clone()),
+        Err(e) if e.code == "not_found" => Ok(query.to_string()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Per key: base, root and worktree values and what reconcile does with it.

@@ -26,7 +26,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let only = args
         .id
         .as_deref()
-        .map(|q| super::drift::task_id(&store, &scan, q));
+        .map(|q| super::drift::task_id(&store, &scan, q))
+        .transpose()?;
     let signals = orphans::signals(&store, &scan, only.as_deref());
     let report = Report::new(super::now(), signals, |id| {
         scan.get(id).map(|e| e.task.status.as_str().to_string())

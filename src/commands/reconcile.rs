@@ -63,7 +63,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let only = args
         .id
         .as_deref()
-        .map(|q| super::drift::task_id(&store, &scan, q));
+        .map(|q| super::drift::task_id(&store, &scan, q))
+        .transpose()?;
     let analysis = drift::analyze(&store, &scan, only.as_deref(), args.prefer);
     for u in &analysis.unreadable {
         ctx.out.warn(&format!(
@@ -119,12 +120,16 @@ fn apply(store: &Store, actor: &Actor, d: &Drift, args: &Args) -> Result<Applied
         conflict_lines: Vec::new(),
     };
     match &d.kind {
-        DriftKind::DeletedInRoot => {
-            out.conflicts
-                .push(json!({"key": null, "reason": "deleted in the root"}));
-            out.conflict_lines
-                .push("changed in the worktree but deleted in the root".into());
-        }
+        DriftKind::DeletedInRoot => match args.prefer {
+            Some(Prefer::Root) => {}
+            Some(Prefer::Worktree) => add(store, d, &mut out, args.dry_run)?,
+            None => {
+                out.conflicts
+                    .push(json!({"key": null, "reason": "deleted in the root"}));
+                out.conflict_lines
+                    .push("changed in the worktree but deleted in the root".into());
+            }
+        },
         DriftKind::New => add(store, d, &mut out, args.dry_run)?,
         DriftKind::Merge(_) => merge_into_root(store, actor, d, &mut out, args)?,
     }
@@ -238,6 +243,22 @@ fn plan_edit(
                 ));
             }
         }
+    }
+    // A PR link brought over without its number gets one, as `done --pr` would give it.
+    let new_url = plan
+        .keys
+        .iter()
+        .find(|k| k.key == "pr_url")
+        .and_then(|k| k.resolution.value()?.as_ref()?.as_str());
+    let number_known =
+        root.raw.contains_key("pr_number") || plan.keys.iter().any(|k| k.key == "pr_number");
+    if let Some(n) = new_url
+        .and_then(crate::lifecycle::pr_number)
+        .filter(|_| !number_known)
+    {
+        let n = serde_norway::Value::Number(n.into());
+        edit.set("pr_number", n.clone());
+        out.changes.push(("pr_number".into(), None, Some(n)));
     }
     if plan.body_changes() {
         edit.body = Some(plan.body.text.clone());
