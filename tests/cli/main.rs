@@ -8,3 +8,4 @@ mod json;
 mod lifecycle;
 mod minimal_diff;
 mod props;
+mod worktrees;
