@@ -146,6 +146,13 @@ pub fn changed_since(dir: &Path, base: Option<Oid>, prefix: &str) -> Result<Vec<
         .collect())
 }
 
+/// Whether the local branch exists.
+pub fn branch_exists(root: &Path, name: &str) -> bool {
+    Repository::open(root)
+        .and_then(|r| r.find_branch(name, BranchType::Local).map(|_| ()))
+        .is_ok()
+}
+
 /// Local branches whose name starts with `prefix`, with the commit each points at.
 pub fn branches(root: &Path, prefix: &str) -> Vec<(String, Option<Oid>)> {
     let Ok(repo) = Repository::open(root) else {

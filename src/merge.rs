@@ -38,13 +38,16 @@ pub enum Resolution {
     Conflict,
     /// A conflict settled by `--prefer`: set the root to this value.
     Preferred(Option<Value>),
+    /// Lists merged as sets: set the root to the union of both sides' changes.
+    Merged(Value),
 }
 
 impl Resolution {
     /// The value the root gets, if it changes.
-    pub fn value(&self) -> Option<&Option<Value>> {
+    pub fn value(&self) -> Option<Option<&Value>> {
         match self {
-            Resolution::Take(v) | Resolution::Preferred(v) => Some(v),
+            Resolution::Take(v) | Resolution::Preferred(v) => Some(v.as_ref()),
+            Resolution::Merged(v) => Some(Some(v)),
             Resolution::Conflict => None,
         }
     }
@@ -58,6 +61,7 @@ impl Resolution {
             Resolution::Take(_) => "take_worktree",
             Resolution::Conflict => "conflict",
             Resolution::Preferred(_) => "preferred",
+            Resolution::Merged(_) => "merged",
         }
     }
 }
@@ -175,7 +179,7 @@ fn merge_keys(b: &Mapping, r: &Mapping, w: &Mapping, prefer: Option<Prefer>) -> 
             if Some(&merged) == rv {
                 continue;
             }
-            Some(Resolution::Take(Some(merged)))
+            Some(Resolution::Merged(merged))
         } else if rv == bv {
             Some(Resolution::Take(wv.cloned()))
         } else {
@@ -523,7 +527,7 @@ mod tests {
         let r = file("labels: [a, b, r]\n", "");
         let w = file("labels: [b, w]\n", "");
         let p = plan(Some(&b), &r, &w, None).unwrap();
-        assert_eq!(p.keys[0].resolution, Resolution::Take(Some(v("[b, r, w]"))));
+        assert_eq!(p.keys[0].resolution, Resolution::Merged(v("[b, r, w]")));
         // Already merged: nothing more to do.
         let r2 = file("labels: [b, r, w]\n", "");
         assert!(plan(Some(&b), &r2, &w, None).unwrap().is_clean());

@@ -234,11 +234,13 @@ impl Drift {
                         } else {
                             ""
                         };
+                        // What the root would get (a merged list is neither side's).
+                        let to = k.resolution.value().unwrap_or(k.worktree.as_ref());
                         format!(
                             "{} {} → {}{mark}",
                             k.key,
                             value_text(k.root.as_ref()),
-                            value_text(k.worktree.as_ref())
+                            value_text(to)
                         )
                     })
                     .collect();
@@ -275,6 +277,7 @@ impl Drift {
                             "root": k.root.as_ref().map(yaml_to_json),
                             "worktree": k.worktree.as_ref().map(yaml_to_json),
                             "resolution": k.resolution.as_str(),
+                            "result": k.resolution.value().flatten().map(yaml_to_json),
                         })
                     })
                     .collect();

@@ -27,6 +27,8 @@ pub struct TaskRef {
     pub branch: String,
     /// The checkout, when the branch has one.
     pub worktree: Option<PathBuf>,
+    /// Git still records a worktree on the branch whose folder is gone.
+    pub stale_worktree: bool,
     pub head: Option<git2::Oid>,
 }
 
@@ -45,10 +47,14 @@ pub fn task_branches(store: &Store) -> Vec<TaskRef> {
                 .iter()
                 .find(|w| w.exists && w.branch.as_deref() == Some(branch.as_str()))
                 .map(|w| w.path.clone());
+            let stale_worktree = worktrees
+                .iter()
+                .any(|w| !w.exists && w.branch.as_deref() == Some(branch.as_str()));
             Some(TaskRef {
                 id,
                 branch,
                 worktree,
+                stale_worktree,
                 head,
             })
         })

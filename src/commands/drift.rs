@@ -3,6 +3,7 @@
 use crate::checks::drift::{self, DriftKind, value_text};
 use crate::checks::{FailOn, Report};
 use crate::error::Result;
+use crate::merge::Resolution;
 use crate::store::Store;
 
 /// Show task changes made in worktrees that the root lacks
@@ -82,10 +83,10 @@ fn print_keys(store: &Store, analysis: &drift::Analysis) {
         println!();
         println!("{} in {}:", d.id, store.display(&d.worktree));
         for k in &plan.keys {
-            let what = if k.resolution.is_conflict() {
-                "conflict: root kept"
-            } else {
-                "take worktree"
+            let what = match &k.resolution {
+                Resolution::Conflict => "conflict: root kept".to_string(),
+                Resolution::Merged(v) => format!("merged: {}", value_text(Some(v))),
+                Resolution::Take(_) | Resolution::Preferred(_) => "take worktree".to_string(),
             };
             println!(
                 "  {}: base {}, root {}, worktree {} → {what}",

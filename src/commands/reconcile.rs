@@ -225,7 +225,7 @@ fn plan_edit(
                     None => edit.remove(&k.key),
                 };
                 out.changes
-                    .push((k.key.clone(), k.root.clone(), value.clone()));
+                    .push((k.key.clone(), k.root.clone(), value.cloned()));
             }
             None => {
                 out.conflicts.push(json!({

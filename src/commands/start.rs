@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::git;
 use crate::lifecycle::Claim;
 use crate::output;
-use crate::store::{Store, atomic, lease};
+use crate::store::{Store, atomic, lease, lock};
 use crate::task::{Edit, Task};
 
 /// Claim a task and create a linked worktree for it
@@ -148,12 +148,20 @@ pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
     Ok(())
 }
 
+/// Runs `git worktree add -b`. One at a time per clone: git reads every worktree's records
+/// while it adds one, and a half-made record of a parallel add makes it fail. A branch this
+/// call created is deleted again when the add fails, so a failed start leaves nothing behind.
 fn add_worktree(
     store: &Store,
     path: &Path,
     branch: &str,
     base: Option<&str>,
 ) -> std::result::Result<(), String> {
+    let timeout = lock::timeout_from_env()
+        .map_err(|e| e.message)?
+        .max(WORKTREE_LOCK_MIN);
+    let _serial = lock::acquire(&store.state_dir.join("worktree.lock"), timeout, |_| {})
+        .map_err(|e| e.message)?;
     if let Some(parent) = path.parent().filter(|p| !p.exists()) {
         std::fs::create_dir_all(parent)
             .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
@@ -162,6 +170,7 @@ fn add_worktree(
             atomic::write(&parent.join(".gitignore"), b"*\n").map_err(|e| e.to_string())?;
         }
     }
+    let existed = git::branch_exists(&store.root, branch);
     let base = base.unwrap_or("HEAD");
     let args: [&OsStr; 6] = [
         "worktree".as_ref(),
@@ -171,8 +180,17 @@ fn add_worktree(
         path.as_os_str(),
         base.as_ref(),
     ];
-    git::run(&store.root, &args).map(|_| ())
+    let result = git::run(&store.root, &args).map(|_| ());
+    if result.is_err() && !existed && git::branch_exists(&store.root, branch) {
+        let delete: [&OsStr; 3] = ["branch".as_ref(), "-D".as_ref(), branch.as_ref()];
+        let _ = git::run(&store.root, &delete);
+    }
+    result
 }
+
+/// Checkouts can be slow on big repositories: waiting for another start's takes longer than
+/// waiting for the state lock.
+const WORKTREE_LOCK_MIN: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Puts the task file back as it was before the claim, if nobody changed it since.
 fn roll_back(

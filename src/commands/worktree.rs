@@ -150,6 +150,12 @@ fn remove(store: &Store, r: &TaskRef) -> std::result::Result<(), String> {
         let args: [&OsStr; 3] = ["worktree".as_ref(), "remove".as_ref(), path.as_os_str()];
         git::run(&store.root, &args)?;
     }
+    // A worktree whose folder is gone still holds its branch in git's records; those
+    // records (and only those) are what `git worktree prune` clears.
+    if r.stale_worktree {
+        let args: [&OsStr; 2] = ["worktree".as_ref(), "prune".as_ref()];
+        git::run(&store.root, &args)?;
+    }
     let args: [&OsStr; 3] = ["branch".as_ref(), "-d".as_ref(), r.branch.as_ref()];
     git::run(&store.root, &args).map(|_| ())
 }

@@ -1591,6 +1591,8 @@ struct KeyDrift {
     root: Option<Value>,
     worktree: Option<Value>,
     resolution: Resolution,
+    /// The value the root gets (`null` for a conflict or a removed key).
+    result: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -1599,6 +1601,7 @@ enum Resolution {
     TakeWorktree,
     Conflict,
     Preferred,
+    Merged,
 }
 
 #[derive(Debug, Deserialize)]
@@ -2160,6 +2163,7 @@ fn drift_reports_a_task_finished_in_its_worktree() {
         )
     );
     assert_eq!(status.resolution, Resolution::TakeWorktree);
+    assert_eq!(status.result, Some(Value::from("done")));
     let pr = &keys[1];
     assert_eq!((&pr.base, &pr.root), (&None, &None));
     assert_eq!(

@@ -977,7 +977,6 @@ fn four_agents_start_next_at_once_never_share_a_task_and_failures_are_undone() {
 }
 
 #[test]
-#[ignore = "bug: concurrent `tasks start` runs `git worktree add` outside any lock; git races on .git/worktrees/<other>/commondir and a start fails with exit 1 (intermittent)"]
 fn four_agents_start_next_at_once_all_succeed() {
     // The race is timing-dependent: several rounds make it show reliably.
     for _ in 0..25 {
@@ -1077,6 +1076,22 @@ fn lists_changed_on_both_sides_merge_as_sets() {
         set_key(t, "labels", "[from-worktree]")
     });
     commit_in(&repo, &wt, "relabel");
+    // Drift shows what the root will get: the merged list, which is neither side's.
+    let doc = repo.tasks(&["drift", "--json"]).ok().json();
+    let sig = signal(&doc, &id, "metadata_drift");
+    let labels = &sig["evidence"]["keys"][0];
+    assert_eq!(labels["key"], "labels", "{sig:#}");
+    assert_eq!(labels["resolution"], "merged");
+    assert_eq!(
+        labels["result"],
+        serde_json::json!(["from-root", "from-worktree"])
+    );
+    let human = repo.tasks(&["drift"]).ok();
+    assert!(
+        human.stdout.contains("merged: [from-root, from-worktree]"),
+        "{}",
+        human.stdout
+    );
     repo.tasks(&["reconcile"]).ok();
     // The worktree dropped `shared` and added its own; the root's addition stays.
     assert_eq!(
@@ -1133,7 +1148,6 @@ fn prefer_settles_a_deleted_in_root_conflict() {
 }
 
 #[test]
-#[ignore = "bug: worktree prune keeps the merged branch of a finished task whose worktree folder was deleted (git refuses: branch used by worktree)"]
 fn prune_clears_a_finished_task_whose_worktree_folder_is_gone() {
     let repo = Repo::new();
     let id = committed_task(&repo, &["Finished, folder deleted"]);
@@ -1154,7 +1168,6 @@ fn prune_clears_a_finished_task_whose_worktree_folder_is_gone() {
 }
 
 #[test]
-#[ignore = "bug: when `git worktree add -b` fails after making the branch (here: the folder is in the way), start's undo leaves the branch tasks/<id> behind, so the task can never be started again"]
 fn a_failed_start_leaves_no_branch_behind() {
     let repo = Repo::new();
     let id = committed_task(&repo, &["Folder in the way"]);
