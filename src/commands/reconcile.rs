@@ -385,6 +385,14 @@ fn print(ctx: &super::Ctx, results: &[Applied], dry_run: bool) {
         if let Some((added, removed)) = r.body {
             parts.push(format!("body +{added} −{removed}"));
         }
+        if let Some((from, to, outcome)) = r.status {
+            if let Some(o) = outcome {
+                parts.push(format!("outcome {o}"));
+            }
+            if from.is_claimed() && !to.is_claimed() {
+                parts.push("claim ended".into());
+            }
+        }
         if !parts.is_empty() {
             println!("{}: {verb} from {}: {}", r.id, r.worktree, parts.join(", "));
             said = true;
