@@ -10,7 +10,7 @@ use crate::commands::Command;
 ///
 /// Task files live in `.tasks/` at the top of the main worktree; run from anywhere inside the
 /// repository, including linked worktrees. Exit codes: 0 ok, 1 error, 2 usage, 3 conflict,
-/// 4 nothing to claim, 5 lock timeout, 6 done checks failed.
+/// 4 nothing to claim, 5 lock timeout, 6 done checks failed, 7 a sweep found signals.
 #[derive(Debug, Parser)]
 #[command(
     name = "tasks",

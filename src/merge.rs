@@ -188,7 +188,9 @@ fn merge_keys(b: &Mapping, r: &Mapping, w: &Mapping, prefer: Option<Prefer>) -> 
         let Some(mut resolution) = resolution else {
             continue;
         };
-        if resolution.is_conflict() && prefer == Some(Prefer::Worktree) {
+        let unsettleable = name == "status"
+            && matches!((status_of(rv), status_of(wv)), (Some(r), Some(w)) if starts_claim(r, w));
+        if resolution.is_conflict() && prefer == Some(Prefer::Worktree) && !unsettleable {
             resolution = Resolution::Preferred(wv.cloned());
         } else if resolution.is_conflict() && prefer == Some(Prefer::Root) {
             continue;
@@ -226,6 +228,13 @@ fn merge_status(b: Option<&Value>, r: Option<&Value>, w: Option<&Value>) -> Opti
         // Spelled differently, same state (`completed` and `done`): nothing to do.
         (Some(r), Some(w)) if r == w => None,
         (Some(_), Some(_)) if bs == ws => None,
+        // A claim is made in the root (`claim`, `start`), never brought over from a copy:
+        // the claim fields would stay the root's, and nobody would hold it.
+        (Some(r), Some(w))
+            if starts_claim(r, w) && (bs == Some(r) || status_rank(w) > status_rank(r)) =>
+        {
+            Some(Resolution::Conflict)
+        }
         (Some(r), Some(w)) if bs == Some(r) => (r != w).then(take),
         (Some(r), Some(w)) => match status_rank(w).cmp(&status_rank(r)) {
             std::cmp::Ordering::Greater => Some(take()),
@@ -234,6 +243,11 @@ fn merge_status(b: Option<&Value>, r: Option<&Value>, w: Option<&Value>) -> Opti
         },
         _ => Some(Resolution::Conflict),
     }
+}
+
+/// Whether taking the worktree's status would put an unclaimed root task under a claim.
+fn starts_claim(root: Status, worktree: Status) -> bool {
+    worktree.is_claimed() && !root.is_claimed()
 }
 
 /// Lists merge as sets: the root's items, less what the worktree removed, plus what it added.
@@ -510,8 +524,17 @@ mod tests {
             Some(Resolution::Conflict)
         );
         assert_eq!(
-            case("open", "open", "in_review"),
+            case("open", "in_progress", "in_review"),
             Some(Resolution::Take(Some(v("in_review"))))
+        );
+        // A claim is never brought over: the root's claim fields would name nobody.
+        assert_eq!(
+            case("open", "open", "in_progress"),
+            Some(Resolution::Conflict)
+        );
+        assert_eq!(
+            case("open", "blocked", "in_review"),
+            Some(Resolution::Conflict)
         );
         // Aliases are the same state: `completed` is done.
         assert_eq!(case("open", "done", "completed"), None);

@@ -18,6 +18,9 @@ pub enum Leftover {
     Finished(Status),
     /// No task has the id.
     Missing,
+    /// The task is open again (released, reopened): the branch is left from an earlier claim
+    /// and stands in the way of `tasks start`.
+    Unclaimed,
 }
 
 /// A worktree or branch named for a task.
@@ -69,6 +72,7 @@ pub fn leftover(scan: &Scan, id: &str) -> Option<Leftover> {
         Some(e) if e.task.status.is_finished() || e.task.status == Status::Cancelled => {
             Some(Leftover::Finished(e.task.status))
         }
+        Some(e) if e.task.status == Status::Open => Some(Leftover::Unclaimed),
         Some(_) => None,
         // A file that cannot be read is not a missing task.
         None if scan.invalid.iter().any(|i| i.id.as_deref() == Some(id)) => None,
@@ -106,6 +110,10 @@ pub fn signals(store: &Store, scan: &Scan, only: Option<&str>) -> Vec<Signal> {
         let detail = match &why {
             Leftover::Finished(s) => format!("{what} is left from a task that is {s}"),
             Leftover::Missing => format!("{what} has no task {}", r.id),
+            Leftover::Unclaimed => format!(
+                "{what} is left from an earlier claim of {}, which is open again; `tasks start` cannot make it anew while it is there",
+                r.id
+            ),
         };
         out.push(Signal {
             task: Some(r.id.clone()),

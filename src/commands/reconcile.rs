@@ -32,6 +32,18 @@ pub struct Args {
     pub prefer: Option<Prefer>,
 }
 
+/// The outcomes a claim can end with.
+const OUTCOMES: [&str; 8] = [
+    "completed",
+    "completed_with_pr",
+    "needs_review",
+    "needs_review_fix",
+    "blocked",
+    "failed",
+    "released",
+    "expired",
+];
+
 /// What reconcile did (or would do) to one task from one worktree.
 struct Applied {
     id: String,
@@ -287,18 +299,14 @@ fn plan_edit(
         .and_then(|v| v.as_ref()?.as_str()?.parse::<Status>().ok());
     let transition = to.filter(|to| *to != root.status).map(|to| {
         let from = root.status;
-        let worktree_outcome = plan
-            .keys
-            .iter()
-            .any(|k| k.key == "outcome" && k.resolution.value().is_some());
-        let has_pr = |key: &str| {
-            root.raw.contains_key(key)
-                || plan
-                    .keys
-                    .iter()
-                    .any(|k| k.key == key && k.worktree.is_some())
+        let taken = |key: &str| {
+            plan.keys
+                .iter()
+                .find(|k| k.key == key)
+                .and_then(|k| k.resolution.value())
         };
-        let outcome = match to {
+        let has_pr = |key: &str| root.raw.contains_key(key) || taken(key).flatten().is_some();
+        let derived = match to {
             Status::Done if has_pr("pr_url") || has_pr("pr_number") => Some("completed_with_pr"),
             Status::Done => Some("completed"),
             Status::InReview => Some("needs_review"),
@@ -307,14 +315,30 @@ fn plan_edit(
             Status::Open | Status::Cancelled if from.is_claimed() => Some("released"),
             _ => None,
         };
-        if let Some(o) = outcome.filter(|_| !worktree_outcome) {
-            let by = root
-                .claimed_by
-                .clone()
-                .unwrap_or_else(|| actor.name.clone());
-            edit.set("outcome", o)
-                .set("outcome_at", actor.now.as_str())
-                .set("outcome_by", by.as_str());
+        let by = root
+            .claimed_by
+            .clone()
+            .unwrap_or_else(|| actor.name.clone());
+        // The worktree's own record of the outcome wins over one derived from the status.
+        let outcome = match taken("outcome") {
+            Some(v) => {
+                let text = v.and_then(|v| v.as_str()).unwrap_or_default();
+                OUTCOMES.iter().copied().find(|o| *o == text)
+            }
+            None => {
+                if let Some(o) = derived {
+                    edit.set("outcome", o);
+                }
+                derived
+            }
+        };
+        if outcome.is_some() {
+            if taken("outcome_at").is_none() {
+                edit.set("outcome_at", actor.now.as_str());
+            }
+            if taken("outcome_by").is_none() {
+                edit.set("outcome_by", by.as_str());
+            }
         }
         let ends_claim = from.is_claimed() && !to.is_claimed();
         if ends_claim {

@@ -56,25 +56,36 @@ pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
 
     let lock = store.lock(ctx.out.quiet)?;
     let mut picked = None;
+    let mut in_the_way = Vec::new();
     for entry in candidates {
+        let place = Place::of(&store, &entry.task.id);
+        // With --next, a task whose branch or folder is left from an earlier start is passed
+        // over (git would refuse it), so one leftover never stops every agent.
+        if args.id.is_none() && place.in_the_way(&store) {
+            in_the_way.push(entry.task.id.clone());
+            continue;
+        }
         if let Some(d) = claim::decide(&store, &actor, &scan, entry, args.id.is_none(), args.force)?
         {
-            picked = Some((entry, d));
+            picked = Some((entry, d, place));
             break;
         }
     }
-    let Some((entry, (full, decision))) = picked else {
+    if !in_the_way.is_empty() {
+        ctx.out.warn(&format!(
+            "passed over {}: a branch or folder from an earlier start is in the way (`tasks orphans` lists them)",
+            in_the_way.join(", ")
+        ));
+    }
+    let Some((entry, (full, decision), place)) = picked else {
         return Err(claim::nothing_ready(&actor.name));
     };
     let id = full.task.id.clone();
-    let branch = format!("{}{}", store.config.branch_prefix(), id);
-    let configured = Path::new(store.config.worktrees_dir()).join(&id);
-    let path = store.root.join(&configured);
-    let recorded = if configured.is_absolute() {
-        configured.display().to_string()
-    } else {
-        configured.to_string_lossy().replace('\\', "/")
-    };
+    let Place {
+        branch,
+        path,
+        recorded,
+    } = place;
 
     let (mut edit, transition) = match decision {
         Claim::Renew => {
@@ -146,6 +157,48 @@ pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
     };
     print(ctx, &store, &entry.path, &task, &path, &branch, &message);
     Ok(())
+}
+
+/// Where a task's worktree goes.
+struct Place {
+    branch: String,
+    path: PathBuf,
+    /// The `worktree` value: relative to the root, as configured, or absolute.
+    recorded: String,
+}
+
+impl Place {
+    fn of(store: &Store, id: &str) -> Place {
+        let configured = Path::new(store.config.worktrees_dir()).join(id);
+        Place {
+            branch: format!("{}{id}", store.config.branch_prefix()),
+            path: normalize(&store.root.join(&configured)),
+            recorded: if configured.is_absolute() {
+                configured.display().to_string()
+            } else {
+                configured.to_string_lossy().replace('\\', "/")
+            },
+        }
+    }
+
+    fn in_the_way(&self, store: &Store) -> bool {
+        self.path.exists() || git::branch_exists(&store.root, &self.branch)
+    }
+}
+
+/// Resolves `.` and `..` without touching the disk (the folders may not exist yet).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Runs `git worktree add -b`. One at a time per clone: git reads every worktree's records

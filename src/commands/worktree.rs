@@ -112,6 +112,12 @@ fn why_keep(store: &Store, scan: &Scan, r: &TaskRef) -> Option<String> {
                 r.id
             ));
         }
+        Some(Leftover::Unclaimed) => {
+            return Some(format!(
+                "task {} is open; the branch may hold work from an earlier claim",
+                r.id
+            ));
+        }
         Some(Leftover::Finished(_)) => {}
     }
     if let Some(path) = &r.worktree {

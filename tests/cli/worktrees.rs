@@ -1191,3 +1191,92 @@ fn a_failed_start_leaves_no_branch_behind() {
     let wt = start(&repo, &id, "alice");
     assert_eq!(wt, folder);
 }
+
+#[test]
+fn start_next_passes_over_a_task_whose_old_branch_is_in_the_way_and_orphans_names_it() {
+    let repo = Repo::new();
+    let first = committed_task(&repo, &["First", "--priority", "0"]);
+    let second = committed_task(&repo, &["Second", "--priority", "1"]);
+    // Left from an earlier claim that was released: the task is open again.
+    repo.git(&["branch", &format!("tasks/{first}")]);
+    let run = repo.tasks(&["start", "--next", "--as", "alice"]).ok();
+    assert_eq!(
+        PathBuf::from(run.line()),
+        repo.root.join(".worktrees").join(&second)
+    );
+    assert!(run.stderr.contains(&first), "{}", run.stderr);
+    assert_eq!(repo.show(&first)["status"], "open");
+    let doc = repo.tasks(&["orphans", "--json"]).ok().json();
+    let sig = signal(&doc, &first, "orphan_worktree");
+    assert!(
+        sig["detail"].as_str().unwrap().contains("open again"),
+        "{sig:#}"
+    );
+    // prune keeps it: the branch may hold work.
+    let prune = repo.tasks(&["worktree", "prune"]).ok();
+    assert!(prune.stdout.contains("is open"), "{}", prune.stdout);
+    assert!(branch_exists(&repo, &format!("tasks/{first}")));
+}
+
+#[test]
+fn a_worktree_copy_never_puts_an_unclaimed_root_task_under_a_claim() {
+    let repo = Repo::new();
+    let id = committed_task(&repo, &["Claimed only in a copy"]);
+    let wt = start(&repo, &id, "alice");
+    repo.tasks(&["unclaim", &id, "--as", "alice", "--reason", "later"])
+        .ok();
+    let rel = format!(".tasks/{id}.md");
+    let before = repo.read_bytes(&rel);
+    edit(&wt_file(&wt, &id), |t| set_key(t, "status", "in_progress"));
+    commit_in(&repo, &wt, "claim in the copy");
+    let doc = repo.tasks(&["drift", "--json"]).ok().json();
+    let sig = signal(&doc, &id, "metadata_drift");
+    assert_eq!(key_evidence(sig, "status")["resolution"], "conflict");
+    for prefer in [&[][..], &["--prefer", "worktree"][..]] {
+        let mut args = vec!["reconcile"];
+        args.extend_from_slice(prefer);
+        repo.tasks(&args).expect(3);
+        assert_eq!(repo.read_bytes(&rel), before, "root untouched");
+    }
+}
+
+#[test]
+fn an_outcome_the_worktree_recorded_is_the_one_reported_and_logged() {
+    let repo = Repo::new();
+    let id = committed_task(&repo, &["Own outcome"]);
+    let wt = start(&repo, &id, "alice");
+    edit(&repo.root.join(format!(".tasks/{id}.md")), |t| {
+        add_key(t, "pr_url", "https://github.com/o/r/pull/9")
+    });
+    edit(&wt_file(&wt, &id), |t| {
+        add_key(&set_key(t, "status", "done"), "outcome", "completed")
+    });
+    commit_in(&repo, &wt, "done");
+    let doc = repo.tasks(&["reconcile", "--json"]).ok().json();
+    assert_eq!(doc["tasks"][0]["status"]["outcome"], "completed", "{doc:#}");
+    let task = repo.show(&id);
+    assert_eq!(task["outcome"], "completed");
+    assert_eq!(task["outcome_by"], "alice");
+    assert!(task["outcome_at"].is_string(), "{task:#}");
+    let last = events(&repo).pop().unwrap();
+    assert_eq!(
+        (&last["to"], &last["outcome"]),
+        (&"done".into(), &"completed".into())
+    );
+}
+
+#[test]
+fn a_worktrees_dir_outside_the_root_gets_no_gitignore() {
+    let repo = Repo::new();
+    repo.write(".tasks/config.yaml", "worktrees: { dir: ../outside-wt }\n");
+    commit_tasks(&repo, "config");
+    let id = committed_task(&repo, &["Outside"]);
+    let wt = start(&repo, &id, "alice");
+    let outside = repo.root.parent().unwrap().join("outside-wt");
+    assert_eq!(wt, std::fs::canonicalize(outside.join(&id)).unwrap());
+    assert!(
+        !outside.join(".gitignore").exists(),
+        "nothing written outside the repository"
+    );
+    assert_eq!(repo.show(&id)["worktree"], format!("../outside-wt/{id}"));
+}
