@@ -143,6 +143,22 @@ impl Config {
         self.lease.unwrap_or(Duration(DEFAULT_LEASE_SECS))
     }
 
+    /// How long a claim may show no sign of life before `heartbeat --fix` releases it:
+    /// default 2h.
+    pub fn reclaim_after(&self) -> Duration {
+        self.reclaim_after.unwrap_or(Duration(2 * 3600))
+    }
+
+    /// How long an assigned task may wait to be claimed: default 2h.
+    pub fn sla_pickup(&self) -> Duration {
+        self.sla.pickup.unwrap_or(Duration(2 * 3600))
+    }
+
+    /// How long a task may stay in review: default 24h.
+    pub fn sla_review(&self) -> Duration {
+        self.sla.review.unwrap_or(Duration(24 * 3600))
+    }
+
     pub fn max_attempts(&self) -> u32 {
         self.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS)
     }

@@ -153,6 +153,14 @@ pub fn branch_exists(root: &Path, name: &str) -> bool {
         .is_ok()
 }
 
+/// The commit a local branch points at and its committer time (Unix seconds).
+pub fn branch_tip_time(root: &Path, name: &str) -> Option<(String, i64)> {
+    let repo = Repository::open(root).ok()?;
+    let branch = repo.find_branch(name, BranchType::Local).ok()?;
+    let commit = branch.get().peel_to_commit().ok()?;
+    Some((commit.id().to_string(), commit.time().seconds()))
+}
+
 /// Local branches whose name starts with `prefix`, with the commit each points at.
 pub fn branches(root: &Path, prefix: &str) -> Vec<(String, Option<Oid>)> {
     let Ok(repo) = Repository::open(root) else {

@@ -1,13 +1,21 @@
 //! Checks: each looks at the store and returns signals, printing nothing. Commands group the
 //! signals into one row per task (the sweep shape) and decide the exit code from them.
 
+pub mod deps;
 pub mod drift;
+pub mod files;
+pub mod liveness;
 pub mod orphans;
+pub mod outcomes;
+pub mod routing;
 
 use serde_json::{Value as Json, json};
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{Error, Kind, Result};
 use crate::output::{Output, SCHEMA_VERSION};
+use crate::store::{Scan, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -73,6 +81,32 @@ pub struct Row {
     pub id: String,
     pub status: String,
     pub signals: Vec<Signal>,
+    /// For the full sweep: how the task stands beyond its signals.
+    pub detail: Option<RowDetail>,
+}
+
+/// What the full sweep shows of every task it lists.
+pub struct RowDetail {
+    /// Seconds since the task last changed (`updated_at`, else `created_at`).
+    pub age_seconds: Option<i64>,
+    /// Who holds the claim, when one is live.
+    pub holder: Option<String>,
+}
+
+/// Every check of the sweep, in one list: files, dependencies, liveness, orphans, drift,
+/// routing and outcomes.
+pub fn sweep(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
+    let mut out = files::signals(store, scan);
+    out.extend(deps::signals(scan));
+    out.extend(liveness::signals(store, scan, now));
+    out.extend(orphans::signals(store, scan, None));
+    out.extend(drift::signals(
+        store,
+        &drift::analyze(store, scan, None, None),
+    ));
+    out.extend(routing::signals(scan, &store.config, now));
+    out.extend(outcomes::signals(scan, &store.config, now));
+    out
 }
 
 /// Signals grouped the way every sweep prints them.
@@ -103,6 +137,7 @@ impl Report {
                     status: status_of(&id).unwrap_or_else(|| "missing".into()),
                     id,
                     signals: vec![s],
+                    detail: None,
                 }),
             }
         }
@@ -117,6 +152,61 @@ impl Report {
         }
     }
 
+    /// The full sweep's report: a row for every task with a signal and every live claim (with
+    /// `all`, every task), each with its age and holder; worst rows first.
+    pub fn sweep(
+        generated_at: String,
+        signals: Vec<Signal>,
+        scan: &Scan,
+        now: DateTime<Utc>,
+        all: bool,
+    ) -> Report {
+        let status_of = |id: &str| {
+            scan.get(id)
+                .map(|e| e.task.status.as_str().to_string())
+                .or_else(|| {
+                    scan.invalid
+                        .iter()
+                        .any(|i| i.id.as_deref() == Some(id))
+                        .then(|| "unreadable".to_string())
+                })
+        };
+        let mut report = Report::new(generated_at, signals, status_of);
+        for e in &scan.tasks {
+            let listed = all || e.task.status.is_claimed();
+            if listed && !report.rows.iter().any(|r| r.id == e.task.id) {
+                report.rows.push(Row {
+                    id: e.task.id.clone(),
+                    status: e.task.status.as_str().to_string(),
+                    signals: Vec::new(),
+                    detail: None,
+                });
+            }
+        }
+        for row in &mut report.rows {
+            let task = scan.get(&row.id).map(|e| &e.task);
+            let changed = task.and_then(|t| {
+                t.get_str("updated_at")
+                    .or(t.created_at.as_deref())
+                    .and_then(liveness::time)
+            });
+            row.detail = Some(RowDetail {
+                age_seconds: changed.map(|c| (now - c).num_seconds()),
+                holder: task
+                    .filter(|t| t.status.is_claimed())
+                    .and_then(|t| t.claimed_by.clone()),
+            });
+        }
+        let worst = |r: &Row| r.signals.first().map(|s| s.severity);
+        report.rows.sort_by(|a, b| {
+            worst(b)
+                .cmp(&worst(a))
+                .then_with(|| b.signals.len().cmp(&a.signals.len()))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        report
+    }
+
     pub fn signals(&self) -> impl Iterator<Item = &Signal> {
         self.rows
             .iter()
@@ -129,11 +219,16 @@ impl Report {
             .rows
             .iter()
             .map(|r| {
-                json!({
+                let mut row = json!({
                     "id": r.id,
                     "status": r.status,
-                    "signals": r.signals.iter().map(Signal::to_json).collect::<Vec<_>>(),
-                })
+                });
+                if let Some(d) = &r.detail {
+                    row["age_seconds"] = json!(d.age_seconds);
+                    row["holder"] = json!(d.holder);
+                }
+                row["signals"] = r.signals.iter().map(Signal::to_json).collect();
+                row
             })
             .collect();
         json!({
@@ -157,27 +252,43 @@ impl Report {
         }
         let sep = if out.tty { "\n" } else { "; " };
         let line = |s: &Signal| format!("{}: {}", s.kind, s.detail);
+        let full = self.rows.iter().any(|r| r.detail.is_some());
         let mut rows: Vec<Vec<String>> = self
             .rows
             .iter()
             .map(|r| {
-                vec![
-                    r.id.clone(),
-                    r.status.clone(),
-                    r.signals[0].severity.as_str().to_string(),
-                    r.signals.iter().map(line).collect::<Vec<_>>().join(sep),
-                ]
+                let mut row = vec![r.id.clone(), r.status.clone()];
+                if let Some(d) = r.detail.as_ref().filter(|_| full) {
+                    row.push(
+                        d.age_seconds
+                            .map(liveness::ago)
+                            .unwrap_or_else(|| "-".into()),
+                    );
+                    row.push(d.holder.clone().unwrap_or_else(|| "-".into()));
+                }
+                row.push(
+                    r.signals
+                        .first()
+                        .map_or("ok", |s| s.severity.as_str())
+                        .to_string(),
+                );
+                row.push(r.signals.iter().map(line).collect::<Vec<_>>().join(sep));
+                row
             })
             .collect();
+        let blanks = if full { 4 } else { 2 };
         rows.extend(self.global.iter().map(|s| {
-            vec![
-                "-".to_string(),
-                "-".to_string(),
-                s.severity.as_str().to_string(),
-                line(s),
-            ]
+            let mut row = vec!["-".to_string(); blanks];
+            row.push(s.severity.as_str().to_string());
+            row.push(line(s));
+            row
         }));
-        out.rows(&["ID", "STATUS", "SEVERITY", "SIGNALS"], rows, Some(1));
+        let header: &[&str] = if full {
+            &["ID", "STATUS", "AGE", "HOLDER", "SEVERITY", "SIGNALS"]
+        } else {
+            &["ID", "STATUS", "SEVERITY", "SIGNALS"]
+        };
+        out.rows(header, rows, Some(1));
     }
 
     /// Exit 7 when any signal is at or above `fail_on`.

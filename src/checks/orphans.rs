@@ -1,5 +1,5 @@
-//! Orphans: worktrees and branches left behind by finished tasks, live claims whose worktree
-//! is gone, and claim fields on tasks that hold no claim.
+//! Orphans: worktrees and branches left behind by finished tasks (`orphan_worktree`), and claim
+//! fields on tasks that hold no claim (`orphan_claim`).
 
 use std::path::{Path, PathBuf};
 
@@ -131,28 +131,7 @@ pub fn signals(store: &Store, scan: &Scan, only: Option<&str>) -> Vec<Signal> {
         if only.is_some_and(|o| o != t.id) {
             continue;
         }
-        if t.status.is_claimed() {
-            let Some(path) = recorded_worktree(store, t) else {
-                continue;
-            };
-            if path.is_dir() {
-                continue;
-            }
-            let holder = t.claimed_by.as_deref().unwrap_or("nobody");
-            out.push(Signal {
-                task: Some(t.id.clone()),
-                kind: "worker_gone",
-                severity: Severity::Error,
-                detail: format!(
-                    "claimed by {holder} in worktree {}, which is gone",
-                    store.display(&path)
-                ),
-                evidence: json!({
-                    "claimed_by": t.claimed_by,
-                    "worktree": store.display(&path),
-                }),
-            });
-        } else {
+        if !t.status.is_claimed() {
             let keys: Vec<&str> = CLAIM_KEYS
                 .iter()
                 .copied()

@@ -1,22 +1,62 @@
-//! `tasks heartbeat ID`: the claimant says it is still working.
+//! `tasks heartbeat`: with an id, the claimant says it is still working; without one, the
+//! sweep — every check, one row per task, a snapshot, and (with `--fix`) the safe repairs.
 
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::{Value as Json, json};
+
+use crate::checks::{self, FailOn, Report, liveness};
 use crate::error::{Error, Result};
-use crate::lifecycle;
-use crate::output;
-use crate::store::lease;
+use crate::lifecycle::{self, Actor, CLAIM_KEYS, LeaseAction, Transition};
+use crate::output::{self, SCHEMA_VERSION};
+use crate::store::{Scan, Store, atomic, events, lease, scan};
+use crate::task::{Edit, Status};
 
-/// Renew the lease on a task you hold
+/// Renew your lease on a task (with ID), or sweep every task for problems (without)
+///
+/// `tasks heartbeat ID` renews the lease on a task you hold. `tasks heartbeat` runs every check
+/// (broken files, dependency loops, stale claims, gone workers, worktree drift, orphans,
+/// routing, review and retry trouble) and prints one row per task with all its signals, worst
+/// first; every live claim gets a row even when it is healthy. It writes the snapshot
+/// `<git-common-dir>/tasks/heartbeat.json` (`tasks status` reads it) and exits 7 when a signal
+/// is at or above --fail-on. With --fix it first makes the safe repairs.
+///
+/// Example: tasks heartbeat --fail-on warn || notify-operator
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The task id (or a unique prefix)
-    pub id: String,
+    /// Renew the lease on this task (an id or a unique prefix) instead of sweeping
+    #[arg(conflicts_with_all = ["fix", "all", "here"])]
+    pub id: Option<String>,
+    /// The lowest severity that makes the exit code 7
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+    /// First release claims with no sign of life for `reclaim_after` (outcome `expired`),
+    /// clear claim fields left on tasks nobody holds, and delete stale temp files
+    #[arg(long)]
+    pub fix: bool,
+    /// List every task, not just those with signals and the live claims
+    #[arg(long)]
+    pub all: bool,
+    /// Renew the lease of the claim that records the worktree you are in, if there is one,
+    /// and do nothing else (for git hooks)
+    #[arg(long, conflicts_with_all = ["fix", "all"])]
+    pub here: bool,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    match (&args.id, args.here) {
+        (Some(id), _) => renew(ctx, id),
+        (None, true) => renew_here(ctx),
+        (None, false) => sweep(ctx, args),
+    }
+}
+
+fn renew(ctx: &super::Ctx, id: &str) -> Result<()> {
     let store = ctx.store()?;
     let actor = ctx.actor(&store)?;
     let scan = store.scan();
-    let entry = store.resolve(&scan, &args.id)?;
+    let entry = store.resolve(&scan, id)?;
     let _lock = store.lock(ctx.out.quiet)?;
     let full = store.reread(entry)?;
     let task = &full.task;
@@ -55,4 +95,266 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .status(&format!("{}: lease renewed until {until}", task.id));
     }
     Ok(())
+}
+
+/// The live claim that records the current worktree, renewed by its holder.
+fn renew_here(ctx: &super::Ctx) -> Result<()> {
+    let store = ctx.store()?;
+    let Some(git) = store.git.as_ref() else {
+        return Ok(());
+    };
+    let scan = store.scan();
+    let here = scan.tasks.iter().find(|e| {
+        e.task.status.is_claimed()
+            && checks::orphans::recorded_worktree(&store, &e.task)
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .is_some_and(|p| p == git.current_worktree)
+    });
+    match here {
+        Some(e) => renew(ctx, &e.task.id),
+        None => {
+            ctx.out
+                .status("no live claim records this worktree: nothing to renew");
+            Ok(())
+        }
+    }
+}
+
+fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let started = Instant::now();
+    let store = ctx.store()?;
+    let actor = ctx.actor(&store)?;
+    let mut fixes = Vec::new();
+    if args.fix {
+        fixes = fix(ctx, &store, &actor)?;
+    }
+    let scan = store.scan();
+    let now = super::now_time();
+    let signals = checks::sweep(&store, &scan, now);
+    let report = Report::sweep(actor.now.clone(), signals, &scan, now, args.all);
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let snapshot = snapshot(&actor, &scan, &report, duration_ms);
+    write_snapshot(&store, &snapshot)?;
+
+    if ctx.out.json {
+        let mut doc = report.to_json();
+        if args.fix {
+            doc["fixes"] = Json::Array(fixes);
+        }
+        ctx.out.print_json(&doc);
+    } else {
+        for f in &fixes {
+            println!("fixed: {}", f["detail"].as_str().unwrap_or_default());
+        }
+        if report.rows.is_empty() && report.global.is_empty() {
+            ctx.out.status("no live claims and no signals");
+        } else {
+            report.print(&ctx.out, "");
+        }
+        let counts = &snapshot["counts"]["by_severity"];
+        ctx.out.status(&format!(
+            "swept {} tasks in {duration_ms} ms: {} errors, {} warnings; snapshot in {}",
+            scan.tasks.len() + scan.invalid.len(),
+            counts["error"],
+            counts["warn"],
+            snapshot_path(&store).display()
+        ));
+    }
+    report.outcome(args.fail_on)
+}
+
+pub fn snapshot_path(store: &Store) -> std::path::PathBuf {
+    store.state_dir.join("heartbeat.json")
+}
+
+fn snapshot(actor: &Actor, scan: &Scan, report: &Report, duration_ms: u64) -> Json {
+    let mut by_signal = serde_json::Map::new();
+    let mut by_severity = json!({"error": 0, "warn": 0});
+    for s in report.signals() {
+        let n = by_signal.get(s.kind).and_then(Json::as_u64).unwrap_or(0);
+        by_signal.insert(s.kind.to_string(), json!(n + 1));
+        let key = s.severity.as_str();
+        by_severity[key] = json!(by_severity[key].as_u64().unwrap_or(0) + 1);
+    }
+    let mut by_status = serde_json::Map::new();
+    for status in Status::ALL {
+        let n = scan
+            .tasks
+            .iter()
+            .filter(|e| e.task.status == status)
+            .count();
+        by_status.insert(status.as_str().to_string(), json!(n));
+    }
+    by_status.insert("unreadable".into(), json!(scan.invalid.len()));
+    let body = report.to_json();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": report.generated_at,
+        "generated_by": actor.name,
+        "host": lease::hostname(),
+        "duration_ms": duration_ms,
+        "counts": {
+            "by_status": by_status,
+            "by_signal": by_signal,
+            "by_severity": by_severity,
+        },
+        "tasks": body["tasks"],
+        "global": body["global"],
+    })
+}
+
+fn write_snapshot(store: &Store, snapshot: &Json) -> Result<()> {
+    store.ensure_state()?;
+    let mut bytes = serde_json::to_vec_pretty(snapshot)
+        .map_err(|e| Error::failure("io", format!("cannot encode the snapshot: {e}")))?;
+    bytes.push(b'\n');
+    atomic::write(&snapshot_path(store), &bytes)?;
+    Ok(())
+}
+
+/// The safe repairs, under the lock. Files that cannot be parsed are never touched: only
+/// tasks the scan read are edited, each re-read under the lock first.
+fn fix(ctx: &super::Ctx, store: &Store, actor: &Actor) -> Result<Vec<Json>> {
+    let _lock = store.lock(ctx.out.quiet)?;
+    let scan = store.scan();
+    let now = super::now_time();
+    let reclaim = chrono::Duration::seconds(store.config.reclaim_after().secs() as i64);
+    let mut done = Vec::new();
+    for entry in &scan.tasks {
+        let Ok(full) = store.reread(entry) else {
+            continue;
+        };
+        let t = &full.task;
+        if t.status.is_claimed() {
+            let live = liveness::of(store, t);
+            let (Some(expires), Some(last)) = (live.expires, live.last_sign) else {
+                continue;
+            };
+            if now <= expires || now - last <= reclaim {
+                continue;
+            }
+            let mut edit = Edit::default();
+            edit.set("status", Status::Open.as_str())
+                .set("updated_at", actor.now.as_str());
+            for key in CLAIM_KEYS {
+                edit.remove(key);
+            }
+            let reason = format!(
+                "no sign of life from {} for {} (reclaim_after {})",
+                if live.holder.is_empty() {
+                    "the holder"
+                } else {
+                    &live.holder
+                },
+                liveness::ago((now - last).num_seconds()),
+                store.config.reclaim_after()
+            );
+            edit.set("outcome", "expired")
+                .set("outcome_at", actor.now.as_str())
+                .set("outcome_by", actor.name.as_str())
+                .set("reason", reason.as_str());
+            store.write_edit(&entry.path, &full.text, &edit)?;
+            let transition = Transition {
+                edit: Edit::default(),
+                from: t.status,
+                to: Status::Open,
+                outcome: Some("expired"),
+                lease: LeaseAction::Release,
+            };
+            lease::remove(&store.state_dir, &t.id)?;
+            super::log(store, actor, &t.id, &transition)?;
+            done.push(json!({
+                "task": t.id,
+                "fix": "released_expired_claim",
+                "detail": format!("{}: {} → open (expired): {reason}", t.id, t.status),
+            }));
+            continue;
+        }
+        let keys: Vec<&str> = CLAIM_KEYS
+            .iter()
+            .copied()
+            .filter(|k| t.raw.contains_key(*k))
+            .collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let mut edit = Edit::default();
+        for key in &keys {
+            edit.remove(key);
+        }
+        edit.set("updated_at", actor.now.as_str());
+        store.write_edit(&entry.path, &full.text, &edit)?;
+        log_fix(store, actor, &t.id, t.status, "cleared_claim_fields", None)?;
+        done.push(json!({
+            "task": t.id,
+            "fix": "cleared_claim_fields",
+            "detail": format!("{}: cleared {} ({} holds no claim)", t.id, keys.join(", "), t.status),
+        }));
+    }
+    for path in stale_temp_files(&store.tasks_dir) {
+        let shown = store.display(&path);
+        // A temp file is a whole task file being written; its id says whose it was.
+        let id = scan::read_full(&path)
+            .map(|f| f.task.id)
+            .unwrap_or_default();
+        std::fs::remove_file(&path)
+            .map_err(|e| Error::failure("io", format!("cannot remove {shown}: {e}")))?;
+        let status = scan.get(&id).map_or(Status::Open, |e| e.task.status);
+        log_fix(store, actor, &id, status, "removed_temp_file", Some(&shown))?;
+        done.push(json!({
+            "task": if id.is_empty() { Json::Null } else { json!(id) },
+            "fix": "removed_temp_file",
+            "detail": format!("removed the leftover temp file {shown}"),
+        }));
+    }
+    Ok(done)
+}
+
+fn log_fix(
+    store: &Store,
+    actor: &Actor,
+    id: &str,
+    status: Status,
+    fix: &str,
+    path: Option<&str>,
+) -> Result<()> {
+    events::append(
+        &store.state_dir,
+        &events::Event {
+            time: actor.now.clone(),
+            actor: actor.name.clone(),
+            task: id.to_string(),
+            from: Some(status.as_str().to_string()),
+            to: status.as_str().to_string(),
+            outcome: None,
+            fix: Some(fix.to_string()),
+            path: path.map(str::to_string),
+        },
+    )?;
+    Ok(())
+}
+
+/// Temp files of interrupted writes. Under the lock no write is in flight, but a file younger
+/// than a minute is left alone all the same, in case a writer runs without the lock.
+fn stale_temp_files(tasks_dir: &Path) -> Vec<std::path::PathBuf> {
+    let minute = std::time::Duration::from_secs(60);
+    walkdir::WalkDir::new(tasks_dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(atomic::TEMP_PREFIX)
+        })
+        .filter(|e| {
+            e.metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > minute)
+        })
+        .map(|e| e.into_path())
+        .collect()
 }

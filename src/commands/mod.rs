@@ -10,6 +10,7 @@ mod done;
 mod drift;
 mod fail;
 mod heartbeat;
+mod hooks;
 mod init;
 mod list;
 mod new;
@@ -21,6 +22,7 @@ mod reopen;
 mod set;
 mod show;
 mod start;
+mod status;
 mod unblock;
 mod unclaim;
 mod worktree;
@@ -61,6 +63,9 @@ pub enum Command {
     Drift(drift::Args),
     Reconcile(reconcile::Args),
     Orphans(orphans::Args),
+    Status(status::Args),
+    #[command(subcommand)]
+    Hooks(hooks::Command),
     #[command(subcommand)]
     Worktree(worktree::Command),
     #[command(subcommand)]
@@ -101,6 +106,8 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Drift(args) => drift::run(&ctx, args),
         Command::Reconcile(args) => reconcile::run(&ctx, args),
         Command::Orphans(args) => orphans::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
+        Command::Hooks(cmd) => hooks::run(&ctx, cmd),
         Command::Worktree(cmd) => worktree::run(&ctx, cmd),
         Command::Dep(cmd) => dep::run(&ctx, cmd),
     }
@@ -298,6 +305,8 @@ pub fn log(store: &Store, actor: &Actor, id: &str, t: &Transition) -> Result<()>
             from: Some(t.from.as_str().to_string()),
             to: t.to.as_str().to_string(),
             outcome: t.outcome.map(str::to_string),
+            fix: None,
+            path: None,
         },
     )?;
     Ok(())

@@ -148,6 +148,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             from: None,
             to: task.status.as_str().to_string(),
             outcome: None,
+            fix: None,
+            path: None,
         },
     )?;
 

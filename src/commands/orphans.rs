@@ -1,6 +1,6 @@
 //! `tasks orphans`: leftovers of finished tasks and claims whose worker is gone.
 
-use crate::checks::{Report, orphans};
+use crate::checks::{Report, liveness, orphans};
 use crate::error::Result;
 
 /// Show leftover worktrees and branches, claims whose worktree is gone, and stray claim fields
@@ -28,7 +28,13 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .as_deref()
         .map(|q| super::drift::task_id(&store, &scan, q))
         .transpose()?;
-    let signals = orphans::signals(&store, &scan, only.as_deref());
+    let mut signals = orphans::signals(&store, &scan, only.as_deref());
+    signals.extend(
+        scan.tasks
+            .iter()
+            .filter(|e| only.as_deref().is_none_or(|o| o == e.task.id))
+            .filter_map(|e| liveness::worker_gone(&store, e)),
+    );
     let report = Report::new(super::now(), signals, |id| {
         scan.get(id).map(|e| e.task.status.as_str().to_string())
     });

@@ -16,6 +16,13 @@ pub struct Event {
     pub from: Option<String>,
     pub to: String,
     pub outcome: Option<String>,
+    /// A repair by `heartbeat --fix` that is not a transition (`cleared_claim_fields`,
+    /// `removed_temp_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// The file a repair was about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// Appends one event. Written whole in one `write` call under the state lock.

@@ -1,0 +1,184 @@
+//! Is the worker on a claim still alive? `stale_claim` (the lease ran out and no commit on the
+//! task's branch since) and `worker_gone` (the recorded pid on this host is dead, or the
+//! claimed worktree is gone).
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::orphans::recorded_worktree;
+use super::{Severity, Signal};
+use crate::git;
+use crate::store::{Entry, Scan, Store, lease};
+use crate::task::Task;
+
+/// What is known about one live claim's worker.
+#[derive(Debug, Clone)]
+pub struct Liveness {
+    pub holder: String,
+    pub lease: Option<lease::Lease>,
+    /// The newest commit on the task's branch, with its time.
+    pub commit: Option<(String, DateTime<Utc>)>,
+    /// The last sign of life: the claim, the lease's last renewal, or a commit on the branch.
+    pub last_sign: Option<DateTime<Utc>>,
+    /// When the claim goes stale: the lease's expiry, pushed on by fresh commits.
+    pub expires: Option<DateTime<Utc>>,
+}
+
+pub fn time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The branch a claim works on: the recorded one, else `<branch_prefix><id>`.
+fn branch_of(store: &Store, task: &Task) -> String {
+    task.get_str("branch")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}{}", store.config.branch_prefix(), task.id))
+}
+
+pub fn of(store: &Store, task: &Task) -> Liveness {
+    let lease = lease::read(&store.state_dir, &task.id);
+    let commit = store
+        .git
+        .as_ref()
+        .and_then(|_| git::branch_tip_time(&store.root, &branch_of(store, task)))
+        .map(|(oid, secs)| {
+            (
+                oid,
+                DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH),
+            )
+        });
+    let claimed = task.claimed_at.as_deref().and_then(time);
+    let renewed = lease.as_ref().and_then(|l| time(&l.renewed_at));
+    let lease_secs = lease
+        .as_ref()
+        .and_then(|l| Some((l.expires()? - time(&l.renewed_at)?).num_seconds()))
+        .filter(|s| *s > 0)
+        .unwrap_or(store.config.lease().secs() as i64);
+    let lease_len = chrono::Duration::seconds(lease_secs);
+    let last_sign = [claimed, renewed, commit.as_ref().map(|c| c.1)]
+        .into_iter()
+        .flatten()
+        .max();
+    let lease_expiry = lease
+        .as_ref()
+        .and_then(|l| l.expires())
+        .or(claimed.map(|c| c + lease_len));
+    let commit_expiry = commit.as_ref().map(|c| c.1 + lease_len);
+    let expires = [lease_expiry, commit_expiry].into_iter().flatten().max();
+    Liveness {
+        holder: task.claimed_by.clone().unwrap_or_default(),
+        lease,
+        commit,
+        last_sign,
+        expires,
+    }
+}
+
+/// A duration for people: `45s`, `12m`, `3h`, `2d`.
+pub fn ago(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+fn fmt(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn stale_claim(store: &Store, e: &Entry, now: DateTime<Utc>) -> Option<Signal> {
+    let t = &e.task;
+    if !t.status.is_claimed() {
+        return None;
+    }
+    let live = of(store, t);
+    let expires = live.expires?;
+    if now <= expires {
+        return None;
+    }
+    let since = live
+        .last_sign
+        .map(|s| format!("; last sign of life {} ago", ago((now - s).num_seconds())))
+        .unwrap_or_default();
+    Some(Signal {
+        task: Some(t.id.clone()),
+        kind: "stale_claim",
+        severity: Severity::Warn,
+        detail: format!(
+            "claimed by {}: lease ran out {} ago and no newer commit on {}{since}",
+            if live.holder.is_empty() {
+                "nobody"
+            } else {
+                &live.holder
+            },
+            ago((now - expires).num_seconds()),
+            branch_of(store, t),
+        ),
+        evidence: json!({
+            "holder": live.holder,
+            "expired_at": fmt(expires),
+            "last_sign": live.last_sign.map(fmt),
+            "branch": branch_of(store, t),
+            "commit": live.commit.as_ref().map(|c| &c.0),
+        }),
+    })
+}
+
+/// Whether a process is running on this machine; `None` when that cannot be told.
+pub fn pid_alive(pid: u32) -> Option<bool> {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return None;
+    }
+    Some(proc.join(pid.to_string()).exists())
+}
+
+pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
+    let t = &e.task;
+    if !t.status.is_claimed() {
+        return None;
+    }
+    let holder = t.claimed_by.as_deref().unwrap_or("nobody");
+    let mut reasons = Vec::new();
+    let mut evidence = json!({ "claimed_by": t.claimed_by });
+    if let Some(path) = recorded_worktree(store, t).filter(|p| !p.is_dir()) {
+        reasons.push(format!("its worktree {} is gone", store.display(&path)));
+        evidence["worktree"] = json!(store.display(&path));
+    }
+    if let Some(l) = lease::read(&store.state_dir, &t.id) {
+        let here = lease::hostname();
+        let local = l.host.is_some() && l.host == here;
+        if let Some(pid) = l.pid.filter(|p| local && pid_alive(*p) == Some(false)) {
+            reasons.push(format!(
+                "its worker (pid {pid} on {}) is not running",
+                l.host.as_deref().unwrap_or_default()
+            ));
+            evidence["pid"] = json!(pid);
+            evidence["host"] = json!(l.host);
+        }
+    }
+    if reasons.is_empty() {
+        return None;
+    }
+    Some(Signal {
+        task: Some(t.id.clone()),
+        kind: "worker_gone",
+        severity: Severity::Error,
+        detail: format!("claimed by {holder}, but {}", reasons.join(" and ")),
+        evidence,
+    })
+}
+
+pub fn signals(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
+    let mut out = Vec::new();
+    for e in &scan.tasks {
+        out.extend(worker_gone(store, e));
+        out.extend(stale_claim(store, e, now));
+    }
+    out
+}
