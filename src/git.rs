@@ -153,12 +153,29 @@ pub fn branch_exists(root: &Path, name: &str) -> bool {
         .is_ok()
 }
 
-/// The commit a local branch points at and its committer time (Unix seconds).
-pub fn branch_tip_time(root: &Path, name: &str) -> Option<(String, i64)> {
-    let repo = Repository::open(root).ok()?;
-    let branch = repo.find_branch(name, BranchType::Local).ok()?;
-    let commit = branch.get().peel_to_commit().ok()?;
-    Some((commit.id().to_string(), commit.time().seconds()))
+/// The repository opened once, for looking up many branches.
+pub struct Branches {
+    repo: Option<Repository>,
+}
+
+impl Branches {
+    /// `None` root (outside git): every lookup finds nothing.
+    pub fn open(root: Option<&Path>) -> Branches {
+        Branches {
+            repo: root.and_then(|r| Repository::open(r).ok()),
+        }
+    }
+
+    /// The commit a local branch points at and its committer time (Unix seconds).
+    pub fn tip_time(&self, name: &str) -> Option<(String, i64)> {
+        let branch = self
+            .repo
+            .as_ref()?
+            .find_branch(name, BranchType::Local)
+            .ok()?;
+        let commit = branch.get().peel_to_commit().ok()?;
+        Some((commit.id().to_string(), commit.time().seconds()))
+    }
 }
 
 /// Local branches whose name starts with `prefix`, with the commit each points at.

@@ -37,12 +37,11 @@ fn branch_of(store: &Store, task: &Task) -> String {
         .unwrap_or_else(|| format!("{}{}", store.config.branch_prefix(), task.id))
 }
 
-pub fn of(store: &Store, task: &Task) -> Liveness {
+/// What is known about the worker on `task`'s claim; `branches` is the repository, opened once.
+pub fn of(store: &Store, branches: &git::Branches, task: &Task) -> Liveness {
     let lease = lease::read(&store.state_dir, &task.id);
-    let commit = store
-        .git
-        .as_ref()
-        .and_then(|_| git::branch_tip_time(&store.root, &branch_of(store, task)))
+    let commit = branches
+        .tip_time(&branch_of(store, task))
         .map(|(oid, secs)| {
             (
                 oid,
@@ -91,12 +90,17 @@ fn fmt(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-pub fn stale_claim(store: &Store, e: &Entry, now: DateTime<Utc>) -> Option<Signal> {
+pub fn stale_claim(
+    store: &Store,
+    branches: &git::Branches,
+    e: &Entry,
+    now: DateTime<Utc>,
+) -> Option<Signal> {
     let t = &e.task;
     if !t.status.is_claimed() {
         return None;
     }
-    let live = of(store, t);
+    let live = of(store, branches, t);
     let expires = live.expires?;
     if now <= expires {
         return None;
@@ -176,9 +180,10 @@ pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
 
 pub fn signals(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
     let mut out = Vec::new();
+    let branches = git::Branches::open(store.git.as_ref().map(|_| store.root.as_path()));
     for e in &scan.tasks {
         out.extend(worker_gone(store, e));
-        out.extend(stale_claim(store, e, now));
+        out.extend(stale_claim(store, &branches, e, now));
     }
     out
 }

@@ -220,13 +220,14 @@ fn fix(ctx: &super::Ctx, store: &Store, actor: &Actor) -> Result<Vec<Json>> {
     let now = super::now_time();
     let reclaim = chrono::Duration::seconds(store.config.reclaim_after().secs() as i64);
     let mut done = Vec::new();
+    let branches = crate::git::Branches::open(store.git.as_ref().map(|_| store.root.as_path()));
     for entry in &scan.tasks {
         let Ok(full) = store.reread(entry) else {
             continue;
         };
         let t = &full.task;
         if t.status.is_claimed() {
-            let live = liveness::of(store, t);
+            let live = liveness::of(store, &branches, t);
             let (Some(expires), Some(last)) = (live.expires, live.last_sign) else {
                 continue;
             };
