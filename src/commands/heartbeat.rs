@@ -113,8 +113,13 @@ fn renew_here(ctx: &super::Ctx) -> Result<()> {
     match here {
         Some(e) => renew(ctx, &e.task.id),
         None => {
-            ctx.out
-                .status("no live claim records this worktree: nothing to renew");
+            if ctx.out.json {
+                ctx.out
+                    .print_json(&json!({"schema_version": SCHEMA_VERSION, "task": null}));
+            } else {
+                ctx.out
+                    .status("no live claim records this worktree: nothing to renew");
+            }
             Ok(())
         }
     }
