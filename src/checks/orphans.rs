@@ -94,6 +94,20 @@ pub fn recorded_worktree(store: &Store, task: &Task) -> Option<PathBuf> {
     })
 }
 
+/// The live claims whose recorded worktree is `worktree` (a canonical path).
+pub fn claims_on<'a>(
+    store: &'a Store,
+    scan: &'a Scan,
+    worktree: &'a Path,
+) -> impl Iterator<Item = &'a crate::store::Entry> + 'a {
+    scan.tasks.iter().filter(move |e| {
+        e.task.status.is_claimed()
+            && recorded_worktree(store, &e.task)
+                .and_then(|p| std::fs::canonicalize(p).ok())
+                .is_some_and(|p| p == worktree)
+    })
+}
+
 pub fn signals(store: &Store, scan: &Scan, only: Option<&str>) -> Vec<Signal> {
     let mut out = Vec::new();
     for r in task_branches(store) {

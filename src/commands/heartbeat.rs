@@ -101,28 +101,25 @@ fn renew(ctx: &super::Ctx, id: &str) -> Result<()> {
 fn renew_here(ctx: &super::Ctx) -> Result<()> {
     let store = ctx.store()?;
     let Some(git) = store.git.as_ref() else {
-        return Ok(());
+        return nothing_here(ctx);
     };
     let scan = store.scan();
-    let here = scan.tasks.iter().find(|e| {
-        e.task.status.is_claimed()
-            && checks::orphans::recorded_worktree(&store, &e.task)
-                .and_then(|p| std::fs::canonicalize(p).ok())
-                .is_some_and(|p| p == git.current_worktree)
-    });
+    let here = checks::orphans::claims_on(&store, &scan, &git.current_worktree).next();
     match here {
         Some(e) => renew(ctx, &e.task.id),
-        None => {
-            if ctx.out.json {
-                ctx.out
-                    .print_json(&json!({"schema_version": SCHEMA_VERSION, "task": null}));
-            } else {
-                ctx.out
-                    .status("no live claim records this worktree: nothing to renew");
-            }
-            Ok(())
-        }
+        None => nothing_here(ctx),
     }
+}
+
+fn nothing_here(ctx: &super::Ctx) -> Result<()> {
+    if ctx.out.json {
+        ctx.out
+            .print_json(&json!({"schema_version": SCHEMA_VERSION, "task": null}));
+    } else {
+        ctx.out
+            .status("no live claim records this worktree: nothing to renew");
+    }
+    Ok(())
 }
 
 fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {

@@ -159,17 +159,10 @@ impl Ctx {
             return None;
         }
         let scan = store.scan();
-        let mut holders: Vec<String> = scan
-            .tasks
-            .iter()
-            .filter(|e| e.task.status.is_claimed())
-            .filter(|e| {
-                crate::checks::orphans::recorded_worktree(store, &e.task)
-                    .and_then(|p| std::fs::canonicalize(p).ok())
-                    .is_some_and(|p| p == git.current_worktree)
-            })
-            .filter_map(|e| e.task.claimed_by.clone())
-            .collect();
+        let mut holders: Vec<String> =
+            crate::checks::orphans::claims_on(store, &scan, &git.current_worktree)
+                .filter_map(|e| e.task.claimed_by.clone())
+                .collect();
         holders.sort();
         holders.dedup();
         match holders.as_slice() {
