@@ -2805,3 +2805,1345 @@ fn worktree_prune_removes_only_finished_merged_clean_work() {
     assert!(again.removed.is_empty());
     assert_eq!(again.kept.len(), 4);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The sweep (`heartbeat` without an id), its snapshot and fixes, `status`, `hooks` (DESIGN §8).
+//
+// Each test builds its situation with the CLI and, where the CLI cannot make it (a broken file,
+// a stray claim field, a leftover temp file), by writing files the way a crash or a careless
+// hand would. Time is pinned; a temp file's age is set with its modification time.
+
+/// 2.5 hours after T0: past `reclaim_after` (2h) for a claim taken at T0.
+const T4: &str = "2030-01-02T05:30:00Z";
+/// 27 hours after T0: past every default SLA.
+const LATE: &str = "2030-01-03T06:00:00Z";
+
+/// `heartbeat --json`: the sweep shape, each row with its age and holder; `fixes` only with
+/// `--fix`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeartbeatDoc {
+    schema_version: u32,
+    generated_at: String,
+    tasks: Vec<HeartbeatRow>,
+    global: Vec<SignalDoc>,
+    fixes: Option<Vec<FixDoc>>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+struct HeartbeatRow {
+    id: String,
+    /// A canonical status, or `unreadable` for an id only a broken file carries.
+    status: String,
+    /// Seconds since `updated_at` (else `created_at`); `null` for an unreadable file.
+    age_seconds: Option<i64>,
+    /// `claimed_by` of a live claim, else `null`.
+    holder: Option<String>,
+    signals: Vec<SignalValue>,
+}
+
+/// A signal kept as its JSON, so rows can be compared with the snapshot's whole.
+type SignalValue = Value;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixDoc {
+    /// `null` for a temp file whose task cannot be told.
+    task: Option<String>,
+    fix: FixKind,
+    detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FixKind {
+    ReleasedExpiredClaim,
+    ClearedClaimFields,
+    RemovedTempFile,
+}
+
+impl HeartbeatDoc {
+    #[track_caller]
+    fn row(&self, id: &str) -> &HeartbeatRow {
+        self.tasks
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("no row for {id} in {self:#?}"))
+    }
+
+    fn ids(&self) -> Vec<String> {
+        list_ids(&self.tasks, |r| &r.id)
+    }
+
+    fn fixes(&self) -> &[FixDoc] {
+        self.fixes.as_deref().expect("a fixes array")
+    }
+}
+
+impl HeartbeatRow {
+    fn signals(&self) -> Vec<SignalDoc> {
+        self.signals
+            .iter()
+            .map(|v| serde_json::from_value(v.clone()).unwrap())
+            .collect()
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.signals().into_iter().map(|s| s.kind).collect()
+    }
+
+    /// The row's signal of `kind`.
+    #[track_caller]
+    fn signal(&self, kind: &str) -> SignalDoc {
+        let mut found: Vec<SignalDoc> = self
+            .signals()
+            .into_iter()
+            .filter(|s| s.kind == kind)
+            .collect();
+        assert_eq!(found.len(), 1, "one {kind} in {self:#?}");
+        found.remove(0)
+    }
+}
+
+/// `<state>/heartbeat.json`, pretty-printed: the sweep's rows plus who, where, how long and
+/// the counts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotDoc {
+    schema_version: u32,
+    generated_at: String,
+    generated_by: String,
+    host: Option<String>,
+    duration_ms: u64,
+    counts: SnapshotCounts,
+    tasks: Vec<HeartbeatRow>,
+    global: Vec<SignalValue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotCounts {
+    by_status: StatusCounts,
+    /// Kind → number of signals, in the order the kinds first appear in the rows.
+    by_signal: serde_json::Map<String, Value>,
+    by_severity: SeverityCounts,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusCounts {
+    open: usize,
+    in_progress: usize,
+    in_review: usize,
+    blocked: usize,
+    done: usize,
+    failed: usize,
+    cancelled: usize,
+    unreadable: usize,
+}
+
+const STATUS_COUNT_KEYS: [&str; 8] = [
+    "open",
+    "in_progress",
+    "in_review",
+    "blocked",
+    "done",
+    "failed",
+    "cancelled",
+    "unreadable",
+];
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeverityCounts {
+    error: usize,
+    warn: usize,
+}
+
+/// `status --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusDoc {
+    schema_version: u32,
+    counts: StatusCounts,
+    snapshot: Option<SnapshotSummary>,
+    top_signals: Vec<TopSignal>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotSummary {
+    generated_at: String,
+    generated_by: String,
+    host: Option<String>,
+    duration_ms: u64,
+    age_seconds: i64,
+    stale: bool,
+}
+
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TopSignal {
+    kind: String,
+    severity: Severity,
+    count: usize,
+}
+
+/// `hooks install --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HooksInstalledDoc {
+    schema_version: u32,
+    hooks_dir: String,
+    installed: Vec<String>,
+    skipped: Vec<SkippedHook>,
+}
+
+/// `hooks uninstall --json`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HooksRemovedDoc {
+    schema_version: u32,
+    hooks_dir: String,
+    removed: Vec<String>,
+    skipped: Vec<SkippedHook>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SkippedHook {
+    hook: String,
+    reason: String,
+}
+
+/// One line of `<state>/events.jsonl`; `fix` and `path` only on a repair that is not a
+/// transition.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventLine {
+    time: String,
+    actor: String,
+    task: String,
+    from: Option<String>,
+    to: String,
+    outcome: Option<String>,
+    fix: Option<String>,
+    path: Option<String>,
+}
+
+/// `evidence` of `stale_claim`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StaleEvidence {
+    holder: String,
+    expired_at: String,
+    last_sign: Option<String>,
+    branch: String,
+    commit: Option<String>,
+}
+
+/// `evidence` of `worker_gone` when the recorded worker is not running.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkerPidEvidence {
+    claimed_by: Option<String>,
+    pid: u32,
+    host: Option<String>,
+}
+
+/// `evidence` of `dependency_cycle`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CycleEvidence {
+    cycle: Vec<String>,
+}
+
+/// `evidence` of `dangling_dependency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DanglingEvidence {
+    missing: Vec<String>,
+}
+
+/// `evidence` of `pickup_overdue`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PickupEvidence {
+    assignee: Option<String>,
+    assigned_at: Option<String>,
+}
+
+/// `evidence` of `stuck_in_review`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewEvidence {
+    since: Option<String>,
+}
+
+/// One entry of the `evidence` list of `owner_alias`.
+#[derive(Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AliasEvidence {
+    key: String,
+    name: String,
+    canonical: String,
+}
+
+/// `evidence` of `unroutable_owner`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnerEvidence {
+    owner: String,
+}
+
+/// `evidence` of `retry_exhausted`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetryEvidence {
+    attempts: u32,
+    max_attempts: u32,
+    failed_agents: Vec<String>,
+}
+
+/// `evidence` of `unverified_done`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnverifiedEvidence {
+    outcome_by: Option<String>,
+}
+
+const ROW_KEYS: [&str; 5] = ["id", "status", "age_seconds", "holder", "signals"];
+
+/// Decodes a `heartbeat` sweep from a run that exited `code`; `fix` says whether `--fix` was
+/// given (and so whether `fixes` must be there).
+#[track_caller]
+fn heartbeat(run: Run, code: i32, fix: bool) -> HeartbeatDoc {
+    let run = run.expect(code);
+    single_document(&run);
+    let doc: HeartbeatDoc = decode(&run);
+    assert_eq!(doc.schema_version, 1);
+    let raw = run.json();
+    let mut top = vec!["schema_version", "generated_at", "tasks", "global"];
+    if fix {
+        top.push("fixes");
+    }
+    assert_keys(&raw, &top);
+    check_rows(&raw["tasks"], &raw["global"]);
+    for f in raw["fixes"].as_array().into_iter().flatten() {
+        assert_keys(f, &["task", "fix", "detail"]);
+    }
+    if code == 7 {
+        assert!(
+            run.stderr.contains("at or above"),
+            "exit 7 says why on stderr: {}",
+            run.stderr
+        );
+    }
+    doc
+}
+
+/// Rows of the full sweep: their keys, their signals' keys, worst signal first, and the rows
+/// worst first (then more signals first, then by id); a row may have no signal (a live claim).
+#[track_caller]
+fn check_rows(tasks: &Value, global: &Value) {
+    let rank = |sig: &Value| match sig["severity"].as_str() {
+        Some("error") => 2,
+        Some("warn") => 1,
+        other => panic!("severity {other:?}"),
+    };
+    let mut order = Vec::new();
+    for row in tasks.as_array().unwrap() {
+        assert_keys(row, &ROW_KEYS);
+        let signals = row["signals"].as_array().unwrap();
+        signals.iter().for_each(check_signal_keys);
+        let ranks: Vec<i32> = signals.iter().map(rank).collect();
+        let mut sorted = ranks.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(ranks, sorted, "worst first in {row}");
+        order.push((
+            -ranks.first().copied().unwrap_or(0),
+            -(signals.len() as i64),
+            row["id"].as_str().unwrap().to_string(),
+        ));
+    }
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "rows worst first");
+    global
+        .as_array()
+        .unwrap()
+        .iter()
+        .for_each(check_signal_keys);
+}
+
+#[track_caller]
+fn evidence_of<T: DeserializeOwned>(sig: &SignalDoc, keys: &[&str]) -> T {
+    assert_keys(sig.evidence.as_ref().expect("evidence"), keys);
+    evidence(sig)
+}
+
+/// The snapshot file, checked for its shape and its counts.
+#[track_caller]
+fn snapshot_file(repo: &Repo) -> SnapshotDoc {
+    let path = repo.state_dir().join("heartbeat.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("no snapshot at {}: {e}", path.display()));
+    assert!(
+        text.ends_with("}\n") && text.lines().count() > 1,
+        "pretty-printed, ending in a newline:\n{text}"
+    );
+    let raw: Value = serde_json::from_str(&text).unwrap();
+    assert_keys(
+        &raw,
+        &[
+            "schema_version",
+            "generated_at",
+            "generated_by",
+            "host",
+            "duration_ms",
+            "counts",
+            "tasks",
+            "global",
+        ],
+    );
+    assert_keys(&raw["counts"], &["by_status", "by_signal", "by_severity"]);
+    assert_keys(&raw["counts"]["by_status"], &STATUS_COUNT_KEYS);
+    assert_keys(&raw["counts"]["by_severity"], &["error", "warn"]);
+    check_rows(&raw["tasks"], &raw["global"]);
+    let doc: SnapshotDoc = serde_json::from_value(raw.clone())
+        .unwrap_or_else(|e| panic!("the snapshot does not match the schema ({e}):\n{text}"));
+    assert_eq!(doc.schema_version, 1);
+
+    // The counts are the rows' and the global signals', kinds in order of first appearance.
+    let all: Vec<&Value> = raw["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["signals"].as_array().unwrap())
+        .chain(raw["global"].as_array().unwrap())
+        .collect();
+    let mut kinds: Vec<String> = Vec::new();
+    for s in &all {
+        let kind = s["kind"].as_str().unwrap().to_string();
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    assert_eq!(keys(&raw["counts"]["by_signal"]), kinds);
+    for kind in &kinds {
+        let n = all.iter().filter(|s| s["kind"] == kind.as_str()).count();
+        assert_eq!(doc.counts.by_signal[kind], n, "{kind}");
+    }
+    let severity = |level: &str| all.iter().filter(|s| s["severity"] == level).count();
+    assert_eq!(
+        doc.counts.by_severity,
+        SeverityCounts {
+            error: severity("error"),
+            warn: severity("warn"),
+        }
+    );
+    doc
+}
+
+#[track_caller]
+fn status_doc(run: Run) -> StatusDoc {
+    let run = run.ok();
+    single_document(&run);
+    let doc: StatusDoc = decode(&run);
+    assert_eq!(doc.schema_version, 1);
+    let raw = run.json();
+    assert_keys(
+        &raw,
+        &["schema_version", "counts", "snapshot", "top_signals"],
+    );
+    assert_keys(&raw["counts"], &STATUS_COUNT_KEYS);
+    if !raw["snapshot"].is_null() {
+        assert_keys(
+            &raw["snapshot"],
+            &[
+                "generated_at",
+                "generated_by",
+                "host",
+                "duration_ms",
+                "age_seconds",
+                "stale",
+            ],
+        );
+    }
+    for t in raw["top_signals"].as_array().unwrap() {
+        assert_keys(t, &["kind", "severity", "count"]);
+    }
+    doc
+}
+
+/// Every line of the event log, each checked for its key order.
+fn events(repo: &Repo) -> Vec<EventLine> {
+    let text = std::fs::read_to_string(repo.state_dir().join("events.jsonl")).unwrap_or_default();
+    text.lines()
+        .map(|line| {
+            let raw: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            let mut expected = vec!["time", "actor", "task", "from", "to", "outcome"];
+            for optional in ["fix", "path"] {
+                if raw.get(optional).is_some() {
+                    expected.push(optional);
+                }
+            }
+            assert_keys(&raw, &expected);
+            serde_json::from_value(raw)
+                .unwrap_or_else(|e| panic!("event does not match the schema ({e}): {line}"))
+        })
+        .collect()
+}
+
+/// Adds `lines` at the end of a task file's frontmatter, as a hand edit would.
+#[track_caller]
+fn add_to_frontmatter(repo: &Repo, rel: &str, lines: &str) {
+    let text = repo.read(rel);
+    let end = text[4..].find("\n---\n").expect("a closed frontmatter") + 5;
+    repo.write(rel, format!("{}{lines}{}", &text[..end], &text[end..]));
+}
+
+/// The host name the tool writes into leases (and the snapshot), read back from a lease.
+fn lease_host(repo: &Repo, id: &str) -> String {
+    show(repo, T1, id).lease.expect("a lease").host
+}
+
+#[test]
+fn heartbeat_sweep_lists_signals_and_live_claims_with_age_and_holder() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1", "C-1", "D-1"]);
+    // claimed at T1, so at T2 its lease (1h) is live: a row with no signal.
+    one(
+        &repo,
+        at(&repo, T1, &["claim", "A-1", "--as", "alice", "--json"]),
+    );
+    // B-1: claimed at T0; its lease ran out at T1.
+    one(
+        &repo,
+        at(&repo, T0, &["claim", "B-1", "--as", "bob", "--json"]),
+    );
+    // C-1: open and healthy: no row unless --all. D-1: depends on a task nobody has.
+    add_to_frontmatter(&repo, ".tasks/D-1.md", "depends_on: [ZZ-9]\n");
+    // a file that cannot be parsed.
+    repo.write(".tasks/X-1.md", "---\nid: X-1\ntitle: [unclosed\n---\n");
+
+    let doc = heartbeat(at(&repo, T2, &["heartbeat", "--json"]), 7, false);
+    assert_eq!(doc.generated_at, T2);
+    assert!(doc.fixes.is_none());
+    assert!(doc.global.is_empty(), "{doc:#?}");
+    assert_eq!(doc.ids(), s(&["X-1", "B-1", "D-1", "A-1"]));
+
+    let x = doc.row("X-1");
+    assert_eq!(
+        (x.status.as_str(), x.age_seconds, &x.holder),
+        ("unreadable", None, &None)
+    );
+    let sig = x.signal("invalid_file");
+    assert_eq!(sig.severity, Severity::Error);
+    assert!(sig.detail.starts_with(".tasks/X-1.md:"), "{}", sig.detail);
+    let ev: InvalidEvidence = evidence_of(&sig, &["path", "line"]);
+    assert_eq!(ev.path, ".tasks/X-1.md");
+
+    let b = doc.row("B-1");
+    assert_eq!(b.status, "in_progress");
+    assert_eq!(
+        b.age_seconds,
+        Some(5400),
+        "claimed (updated) at T0, swept at T2"
+    );
+    assert_eq!(b.holder.as_deref(), Some("bob"));
+    assert_eq!(b.kinds(), s(&["stale_claim"]));
+    let sig = b.signal("stale_claim");
+    assert_eq!(sig.severity, Severity::Warn);
+    let ev: StaleEvidence = evidence_of(
+        &sig,
+        &["holder", "expired_at", "last_sign", "branch", "commit"],
+    );
+    assert_eq!(ev.holder, "bob");
+    assert_eq!(ev.expired_at, T1);
+    assert_eq!(ev.last_sign.as_deref(), Some(T0));
+    assert_eq!(ev.branch, "tasks/B-1");
+    assert_eq!(ev.commit, None, "claim makes no branch");
+
+    let d = doc.row("D-1");
+    assert_eq!(
+        (d.status.as_str(), d.age_seconds, &d.holder),
+        ("open", Some(5400), &None)
+    );
+    let sig = d.signal("dangling_dependency");
+    let ev: DanglingEvidence = evidence_of(&sig, &["missing"]);
+    assert_eq!(ev.missing, s(&["ZZ-9"]));
+
+    let a = doc.row("A-1");
+    assert_eq!(a.status, "in_progress");
+    assert_eq!(a.age_seconds, Some(1800));
+    assert_eq!(a.holder.as_deref(), Some("alice"));
+    assert!(a.signals.is_empty(), "{a:#?}");
+
+    // --fail-on changes only the exit code.
+    let never = heartbeat(
+        at(&repo, T2, &["heartbeat", "--fail-on", "never", "--json"]),
+        0,
+        false,
+    );
+    assert_eq!(never.tasks, doc.tasks);
+    let warn = heartbeat(
+        at(&repo, T2, &["heartbeat", "--fail-on", "warn", "--json"]),
+        7,
+        false,
+    );
+    assert_eq!(warn.tasks, doc.tasks);
+
+    // --all lists every task; a task nobody holds has no holder.
+    let all = heartbeat(at(&repo, T2, &["heartbeat", "--all", "--json"]), 7, false);
+    assert_eq!(all.ids(), s(&["X-1", "B-1", "D-1", "A-1", "C-1"]));
+    let c = all.row("C-1");
+    assert_eq!(
+        (c.status.as_str(), c.age_seconds, &c.holder, c.signals.len()),
+        ("open", Some(5400), &None, 0)
+    );
+
+    // Warnings alone do not reach the default --fail-on error.
+    std::fs::remove_file(repo.path(".tasks/X-1.md")).unwrap();
+    let clean = heartbeat(at(&repo, T2, &["heartbeat", "--json"]), 0, false);
+    assert_eq!(clean.ids(), s(&["B-1", "D-1", "A-1"]));
+
+    // No live claim and no signal: an empty report.
+    let repo = Repo::new();
+    let empty = heartbeat(at(&repo, T0, &["heartbeat", "--json"]), 0, false);
+    assert!(empty.tasks.is_empty() && empty.global.is_empty());
+}
+
+/// The signals only the full sweep raises, each with its evidence, in one repository; plus the
+/// checks `drift` and `orphans` share, which the sweep runs too.
+#[test]
+fn heartbeat_signals_carry_their_evidence() {
+    let repo = Repo::new();
+    repo.write(
+        ".tasks/config.yaml",
+        "review: required\nidentities: { dave.fowler: [dave] }\nroles: { backend: [alice] }\n",
+    );
+    committed_tasks(
+        &repo,
+        &[
+            "C-1", "C-2", "G-1", "H-1", "I-1", "J-1", "K-1", "L-1", "M-1", "N-1", "O-1",
+        ],
+    );
+    // C-1 ⇄ C-2: a loop. G-1: its file copied, so two files carry the id.
+    add_to_frontmatter(&repo, ".tasks/C-1.md", "depends_on: [C-2]\n");
+    add_to_frontmatter(&repo, ".tasks/C-2.md", "depends_on: [C-1]\n");
+    repo.write(".tasks/sub/G-1-copy.md", repo.read(".tasks/G-1.md"));
+    // H-1: assigned to bob at T0 and never claimed.
+    at(
+        &repo,
+        T0,
+        &["set", "H-1", "assignee=bob", &format!("assigned_at={T0}")],
+    )
+    .ok();
+    // I-1: sent to review at T1.
+    at(&repo, T1, &["claim", "I-1", "--as", "alice"]).ok();
+    at(&repo, T1, &["done", "I-1", "--as", "alice"]).ok();
+    // J-1: owned by an alias. K-1: owned by a role nobody holds.
+    add_to_frontmatter(&repo, ".tasks/J-1.md", "owner: dave\n");
+    at(&repo, T0, &["set", "K-1", "owner=role:ops"]).ok();
+    // L-1: failed its only attempt.
+    at(&repo, T0, &["set", "L-1", "max_attempts=1"]).ok();
+    at(&repo, T1, &["claim", "L-1", "--as", "alice"]).ok();
+    at(
+        &repo,
+        T1,
+        &["fail", "L-1", "--as", "alice", "--reason", "times out"],
+    )
+    .ok();
+    // M-1: done without the done checks (through review, approved).
+    at(&repo, T1, &["claim", "M-1", "--as", "bob"]).ok();
+    at(
+        &repo,
+        T1,
+        &[
+            "done",
+            "M-1",
+            "--as",
+            "bob",
+            "--no-verify",
+            "--reason",
+            "docs only",
+        ],
+    )
+    .ok();
+    at(&repo, T1, &["approve", "M-1", "--as", "carol"]).ok();
+    // N-1: claimed for a worker process that has since exited.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    at(
+        &repo,
+        LATE,
+        &["claim", "N-1", "--as", "bob", "--pid", &pid.to_string()],
+    )
+    .ok();
+    // O-1: open, with a claim field left behind.
+    add_to_frontmatter(&repo, ".tasks/O-1.md", "claimed_by: zed\n");
+
+    let doc = heartbeat(at(&repo, LATE, &["heartbeat", "--json"]), 7, false);
+    assert_eq!(doc.generated_at, LATE);
+    assert!(doc.global.is_empty(), "{doc:#?}");
+    let mut ids = doc.ids();
+    ids.sort();
+    assert_eq!(
+        ids,
+        s(&[
+            "C-1", "C-2", "G-1", "H-1", "I-1", "J-1", "K-1", "L-1", "M-1", "N-1", "O-1"
+        ])
+    );
+
+    for id in ["C-1", "C-2"] {
+        let row = doc.row(id);
+        let sig = row.signal("dependency_cycle");
+        assert_eq!(sig.severity, Severity::Error);
+        assert_eq!(sig.detail, "depends_on loops: C-1 → C-2 → C-1");
+        let ev: CycleEvidence = evidence_of(&sig, &["cycle"]);
+        assert_eq!(ev.cycle, s(&["C-1", "C-2"]));
+    }
+
+    // Both files of G-1 are unreadable as G-1: one row, one signal per file.
+    let g = doc.row("G-1");
+    assert_eq!(
+        (g.status.as_str(), g.age_seconds, &g.holder),
+        ("unreadable", None, &None)
+    );
+    assert_eq!(g.kinds(), s(&["duplicate_id", "duplicate_id"]));
+    let paths: Vec<String> = g
+        .signals()
+        .iter()
+        .map(|sig| {
+            assert_eq!(sig.severity, Severity::Error);
+            evidence_of::<InvalidEvidence>(sig, &["path", "line"]).path
+        })
+        .collect();
+    assert_eq!(paths, s(&[".tasks/G-1.md", ".tasks/sub/G-1-copy.md"]));
+
+    let h = doc.row("H-1");
+    assert_eq!((h.status.as_str(), &h.holder), ("open", &None));
+    let sig = h.signal("pickup_overdue");
+    assert_eq!(sig.severity, Severity::Warn);
+    let ev: PickupEvidence = evidence_of(&sig, &["assignee", "assigned_at"]);
+    assert_eq!(ev.assignee.as_deref(), Some("bob"));
+    assert_eq!(ev.assigned_at.as_deref(), Some(T0));
+
+    // In review since T1 (and its lease, kept in review, ran out long ago).
+    let i = doc.row("I-1");
+    assert_eq!(
+        (i.status.as_str(), i.holder.as_deref()),
+        ("in_review", Some("alice"))
+    );
+    assert_eq!(i.age_seconds, Some(26 * 3600));
+    let mut kinds = i.kinds();
+    kinds.sort();
+    assert_eq!(kinds, s(&["stale_claim", "stuck_in_review"]));
+    let sig = i.signal("stuck_in_review");
+    assert_eq!(sig.severity, Severity::Warn);
+    let ev: ReviewEvidence = evidence_of(&sig, &["since"]);
+    assert_eq!(ev.since.as_deref(), Some(T1));
+
+    let j = doc.row("J-1");
+    let sig = j.signal("owner_alias");
+    assert_eq!(sig.severity, Severity::Warn);
+    let list = sig.evidence.clone().expect("evidence");
+    for entry in list.as_array().expect("a list") {
+        assert_keys(entry, &["key", "name", "canonical"]);
+    }
+    let ev: Vec<AliasEvidence> = evidence(&sig);
+    assert_eq!(
+        ev,
+        vec![AliasEvidence {
+            key: "owner".into(),
+            name: "dave".into(),
+            canonical: "dave.fowler".into(),
+        }]
+    );
+
+    let sig = doc.row("K-1").signal("unroutable_owner");
+    assert_eq!(sig.severity, Severity::Warn);
+    let ev: OwnerEvidence = evidence_of(&sig, &["owner"]);
+    assert_eq!(ev.owner, "role:ops");
+
+    let l = doc.row("L-1");
+    assert_eq!(l.status, "failed");
+    let sig = l.signal("retry_exhausted");
+    assert_eq!(sig.severity, Severity::Error);
+    let ev: RetryEvidence = evidence_of(&sig, &["attempts", "max_attempts", "failed_agents"]);
+    assert_eq!((ev.attempts, ev.max_attempts), (1, 1));
+    assert_eq!(ev.failed_agents, s(&["alice"]));
+
+    let m = doc.row("M-1");
+    assert_eq!(m.status, "done");
+    let sig = m.signal("unverified_done");
+    assert_eq!(sig.severity, Severity::Warn);
+    assert!(sig.detail.ends_with(": docs only"), "{}", sig.detail);
+    let ev: UnverifiedEvidence = evidence_of(&sig, &["outcome_by"]);
+    assert_eq!(ev.outcome_by.as_deref(), Some("carol"));
+
+    // Claimed just now, so not stale; but its worker is gone.
+    let n = doc.row("N-1");
+    assert_eq!((n.age_seconds, n.holder.as_deref()), (Some(0), Some("bob")));
+    assert_eq!(n.kinds(), s(&["worker_gone"]));
+    let sig = n.signal("worker_gone");
+    assert_eq!(sig.severity, Severity::Error);
+    let ev: WorkerPidEvidence = evidence_of(&sig, &["claimed_by", "pid", "host"]);
+    assert_eq!(ev.claimed_by.as_deref(), Some("bob"));
+    assert_eq!(ev.pid, pid);
+    assert_eq!(ev.host, Some(lease_host(&repo, "N-1")));
+
+    let sig = doc.row("O-1").signal("orphan_claim");
+    let ev: OrphanClaimEvidence = evidence_of(&sig, &["keys"]);
+    assert_eq!(ev.keys, s(&["claimed_by"]));
+}
+
+/// `--fix`: each repair is listed in `fixes` and logged; a second run finds nothing to do; an
+/// unreadable file is never touched, and the sweep that follows still reports it (exit 7, one
+/// document).
+#[test]
+fn heartbeat_fix_lists_and_logs_each_repair() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1", "C-1", "D-1", "E-1"]);
+    // claimed at T0; by T4 the lease is out and reclaim_after (2h) has passed.
+    at(&repo, T0, &["claim", "A-1", "--as", "alice"]).ok();
+    // B-1: claimed at T2; its lease runs to T4 exactly, so it has not run out.
+    at(&repo, T2, &["claim", "B-1", "--as", "bob"]).ok();
+    // C-1: claimed at T0 for 4h: no sign of life for 2.5h, but the lease is live.
+    at(
+        &repo,
+        T0,
+        &["claim", "C-1", "--as", "carol", "--lease", "4h"],
+    )
+    .ok();
+    // D-1: open, with claim fields left behind.
+    add_to_frontmatter(
+        &repo,
+        ".tasks/D-1.md",
+        "claimed_by: zed\nbranch: tasks/D-1\n",
+    );
+    // unreadable, with claim fields: never touched.
+    let broken = "---\nid: X-1\ntitle: [unclosed\nclaimed_by: zed\n---\n";
+    repo.write(".tasks/X-1.md", broken);
+    // An interrupted write of E-1 from an hour ago, another of nobody, and one just made.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let stale_temp = ".tasks/.tasks-tmp-1-2-E-1.md";
+    let anonymous_temp = ".tasks/sub/.tasks-tmp-1-3-junk.md";
+    let fresh_temp = ".tasks/.tasks-tmp-1-4-E-1.md";
+    repo.write(stale_temp, repo.read(".tasks/E-1.md"));
+    repo.write(anonymous_temp, "half a fi");
+    repo.write(fresh_temp, repo.read(".tasks/E-1.md"));
+    for rel in [stale_temp, anonymous_temp] {
+        std::fs::File::options()
+            .write(true)
+            .open(repo.path(rel))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    let events_before = events(&repo);
+
+    let doc = heartbeat(
+        at(&repo, T4, &["heartbeat", "--fix", "--as", "ops", "--json"]),
+        7,
+        true,
+    );
+    let fixes = doc.fixes();
+    let summary: Vec<(Option<&str>, FixKind)> =
+        fixes.iter().map(|f| (f.task.as_deref(), f.fix)).collect();
+    assert_eq!(
+        summary,
+        vec![
+            (Some("A-1"), FixKind::ReleasedExpiredClaim),
+            (Some("D-1"), FixKind::ClearedClaimFields),
+            (Some("E-1"), FixKind::RemovedTempFile),
+            (None, FixKind::RemovedTempFile),
+        ]
+    );
+    assert_eq!(
+        fixes[0].detail,
+        "A-1: in_progress → open (expired): no sign of life from alice for 2h (reclaim_after 2h)"
+    );
+    assert_eq!(
+        fixes[1].detail,
+        "D-1: cleared claimed_by, branch (open holds no claim)"
+    );
+    assert_eq!(
+        fixes[2].detail,
+        format!("removed the leftover temp file {stale_temp}")
+    );
+    assert_eq!(
+        fixes[3].detail,
+        format!("removed the leftover temp file {anonymous_temp}")
+    );
+
+    // The sweep runs after the repairs: A-1 and D-1 are clean now; X-1 is still broken.
+    assert_eq!(doc.ids(), s(&["X-1", "B-1", "C-1"]));
+    assert!(doc.row("B-1").signals.is_empty() && doc.row("C-1").signals.is_empty());
+
+    // A-1 was released as a transition would release it.
+    let shown = show(&repo, T4, "A-1");
+    let a = shown.task;
+    assert_eq!(a.status, Status::Open);
+    assert_eq!(a.outcome, Some(Outcome::Expired));
+    assert_eq!(a.outcome_at.as_deref(), Some(T4));
+    assert_eq!(a.outcome_by.as_deref(), Some("ops"));
+    assert_eq!(
+        a.reason.as_deref(),
+        Some("no sign of life from alice for 2h (reclaim_after 2h)")
+    );
+    assert_eq!(a.updated_at, T4);
+    assert_eq!((a.claimed_by, a.claimed_at), (None, None));
+    assert!(shown.lease.is_none(), "the lease is removed");
+    let d = show(&repo, T4, "D-1").task;
+    assert_eq!(
+        (d.claimed_by, d.branch, d.updated_at.as_str()),
+        (None, None, T4)
+    );
+    assert_eq!(repo.read(".tasks/X-1.md"), broken);
+    assert!(!repo.path(stale_temp).exists() && !repo.path(anonymous_temp).exists());
+    assert!(repo.path(fresh_temp).exists(), "younger than a minute");
+
+    // One event per repair, after the earlier ones.
+    let log = events(&repo);
+    assert_eq!(log[..events_before.len()], events_before[..]);
+    let new = &log[events_before.len()..];
+    assert_eq!(new.len(), 4, "{new:#?}");
+    let event = |task: &str, from: &str, to: &str, outcome: Option<&str>| EventLine {
+        time: T4.into(),
+        actor: "ops".into(),
+        task: task.into(),
+        from: Some(from.into()),
+        to: to.into(),
+        outcome: outcome.map(Into::into),
+        fix: None,
+        path: None,
+    };
+    assert_eq!(new[0], event("A-1", "in_progress", "open", Some("expired")));
+    assert_eq!(
+        new[1],
+        EventLine {
+            fix: Some("cleared_claim_fields".into()),
+            ..event("D-1", "open", "open", None)
+        }
+    );
+    assert_eq!(
+        new[2],
+        EventLine {
+            fix: Some("removed_temp_file".into()),
+            path: Some(stale_temp.into()),
+            ..event("E-1", "open", "open", None)
+        }
+    );
+    assert_eq!(
+        (
+            new[3].time.as_str(),
+            new[3].actor.as_str(),
+            new[3].outcome.as_deref()
+        ),
+        (T4, "ops", None)
+    );
+    assert_eq!(new[3].fix.as_deref(), Some("removed_temp_file"));
+    assert_eq!(new[3].path.as_deref(), Some(anonymous_temp));
+
+    // Again: nothing left to repair, nothing written, nothing logged.
+    let files: Vec<Vec<u8>> = ["A-1", "B-1", "C-1", "D-1"]
+        .iter()
+        .map(|id| repo.read_bytes(&format!(".tasks/{id}.md")))
+        .collect();
+    let again = heartbeat(
+        at(&repo, T4, &["heartbeat", "--fix", "--as", "ops", "--json"]),
+        7,
+        true,
+    );
+    assert!(again.fixes().is_empty(), "{again:#?}");
+    assert_eq!(again.tasks, doc.tasks);
+    let after: Vec<Vec<u8>> = ["A-1", "B-1", "C-1", "D-1"]
+        .iter()
+        .map(|id| repo.read_bytes(&format!(".tasks/{id}.md")))
+        .collect();
+    assert_eq!(after, files);
+    assert_eq!(events(&repo), log);
+}
+
+/// `--fix` writes under the lock, so a held lock is exit 5 with an error document (and no
+/// snapshot); the sweep without `--fix` takes no lock.
+#[test]
+fn heartbeat_fix_times_out_on_a_held_lock() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1"]);
+    at(&repo, T0, &["claim", "A-1", "--as", "alice"]).ok();
+    let lock = std::fs::File::options()
+        .write(true)
+        .open(repo.state_dir().join("lock"))
+        .unwrap();
+    lock.lock().unwrap();
+
+    let run = repo
+        .command_in(&repo.root)
+        .env("TASKS_NOW", T4)
+        .env("TASKS_LOCK_TIMEOUT", "0")
+        .args(["heartbeat", "--fix", "--as", "ops", "--json"])
+        .output()
+        .unwrap();
+    let run = Run::from_output(run).expect(5);
+    single_document(&run);
+    let e = error(run, 5, "lock_timeout");
+    assert!(e.message.contains("lock"), "{e:?}");
+    assert!(!repo.state_dir().join("heartbeat.json").exists());
+    assert_eq!(show(&repo, T4, "A-1").task.status, Status::InProgress);
+
+    let doc = heartbeat(
+        Run::from_output(
+            repo.command_in(&repo.root)
+                .env("TASKS_NOW", T4)
+                .env("TASKS_LOCK_TIMEOUT", "0")
+                .args(["heartbeat", "--as", "ops", "--json"])
+                .output()
+                .unwrap(),
+        ),
+        0,
+        false,
+    );
+    assert_eq!(doc.row("A-1").kinds(), s(&["stale_claim"]));
+    assert!(repo.state_dir().join("heartbeat.json").exists());
+    drop(lock);
+}
+
+/// `heartbeat --here --json`: the task document of the claim recording this worktree, its
+/// lease renewed; elsewhere `"task": null`.
+#[test]
+fn heartbeat_here_renews_the_claim_of_this_worktree() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1"]);
+    start(&repo, T0, "A-1", "alice");
+
+    let run = at(&repo, T1, &["heartbeat", "--here", "--json"]).ok();
+    single_document(&run);
+    assert_eq!(
+        run.json(),
+        serde_json::json!({"schema_version": 1, "task": null})
+    );
+    assert_eq!(show(&repo, T1, "A-1").lease.unwrap().renewed_at, T0);
+
+    let run = at_in(
+        &repo,
+        &wt_dir(&repo, "A-1"),
+        T1,
+        &["heartbeat", "--here", "--json"],
+    )
+    .ok();
+    single_document(&run);
+    let doc: OneDoc = decode(&run);
+    assert_eq!(doc.task.id, "A-1");
+    assert_task_matches_file(&repo, &run.json()["task"]);
+    let lease = show(&repo, T1, "A-1").lease.unwrap();
+    assert_eq!(
+        (lease.renewed_at.as_str(), lease.expires_at.as_str()),
+        (T1, T3)
+    );
+}
+
+/// The snapshot: written by every sweep, whatever the exit code, with who ran it, where, and
+/// counts that match its rows.
+#[test]
+fn heartbeat_writes_a_snapshot() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1", "C-1"]);
+    at(&repo, T0, &["claim", "A-1", "--as", "alice"]).ok();
+    at(&repo, T1, &["claim", "C-1", "--as", "carol"]).ok();
+    at(
+        &repo,
+        T1,
+        &["block", "C-1", "--as", "carol", "--reason", "waiting"],
+    )
+    .ok();
+    add_to_frontmatter(&repo, ".tasks/B-1.md", "depends_on: [ZZ-9]\n");
+    repo.write(".tasks/X-1.md", "---\nid: X-1\ntitle: [unclosed\n---\n");
+
+    let doc = heartbeat(
+        at(&repo, T2, &["heartbeat", "--as", "ops", "--json"]),
+        7,
+        false,
+    );
+    let snap = snapshot_file(&repo);
+    assert_eq!(snap.generated_at, T2);
+    assert_eq!(snap.generated_by, "ops");
+    assert_eq!(snap.host, Some(lease_host(&repo, "A-1")));
+    assert!(snap.global.is_empty(), "{snap:#?}");
+    assert_eq!(
+        snap.tasks, doc.tasks,
+        "the snapshot holds the sweep's rows, in order"
+    );
+    assert_eq!(
+        snap.counts.by_status,
+        StatusCounts {
+            open: 1,
+            in_progress: 1,
+            in_review: 0,
+            blocked: 1,
+            done: 0,
+            failed: 0,
+            cancelled: 0,
+            unreadable: 1,
+        }
+    );
+    assert_eq!(
+        keys(&serde_json::to_value(&snap.counts.by_signal).unwrap()),
+        s(&["invalid_file", "stale_claim", "dangling_dependency"])
+    );
+    assert_eq!(
+        snap.counts.by_severity,
+        SeverityCounts { error: 1, warn: 2 }
+    );
+
+    // A clean sweep replaces it, also under --fail-on never and in human mode.
+    std::fs::remove_file(repo.path(".tasks/X-1.md")).unwrap();
+    at(
+        &repo,
+        T3,
+        &["heartbeat", "--as", "bob", "--fail-on", "never"],
+    )
+    .ok();
+    let snap = snapshot_file(&repo);
+    assert_eq!(
+        (snap.generated_at.as_str(), snap.generated_by.as_str()),
+        (T3, "bob")
+    );
+    assert_eq!(snap.counts.by_status.unreadable, 0);
+    assert_eq!(
+        snap.counts.by_severity,
+        SeverityCounts { error: 0, warn: 2 }
+    );
+}
+
+/// `status --json`: counts from the files now; the last snapshot's age and freshness; its most
+/// frequent signals, errors first.
+#[test]
+fn status_reports_counts_and_the_last_sweep() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1", "B-1", "C-1", "D-1", "E-1", "F-1", "G-1"]);
+
+    // Before any sweep: no snapshot, stale, a warning, exit 0.
+    let run = at(&repo, T0, &["status", "--json"]);
+    let stderr = run.stderr.clone();
+    let doc = status_doc(run);
+    assert!(
+        doc.snapshot.is_none() && doc.top_signals.is_empty(),
+        "{doc:#?}"
+    );
+    assert_eq!(doc.counts.open, 7);
+    assert!(stderr.contains("no sweep has run yet"), "{stderr}");
+
+    // Signals of six kinds: two of them errors, one kind twice.
+    at(&repo, T0, &["claim", "A-1", "--as", "alice"]).ok();
+    add_to_frontmatter(&repo, ".tasks/B-1.md", "depends_on: [ZZ-9]\n");
+    add_to_frontmatter(&repo, ".tasks/C-1.md", "depends_on: [ZZ-8]\n");
+    add_to_frontmatter(&repo, ".tasks/D-1.md", "claimed_by: zed\n");
+    at(&repo, T0, &["set", "E-1", "owner=role:ops"]).ok();
+    add_to_frontmatter(&repo, ".tasks/F-1.md", "depends_on: [F-1]\n");
+    repo.write(".tasks/X-1.md", "---\nid: X-1\ntitle: [unclosed\n---\n");
+    heartbeat(
+        at(&repo, T2, &["heartbeat", "--as", "ops", "--json"]),
+        7,
+        false,
+    );
+    let snap = snapshot_file(&repo);
+
+    // Half an hour later: fresh under the default --max-age 1h.
+    let run = at(&repo, T3, &["status", "--json"]);
+    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
+    let doc = status_doc(run);
+    assert_eq!(
+        doc.counts,
+        StatusCounts {
+            open: 6,
+            in_progress: 1,
+            in_review: 0,
+            blocked: 0,
+            done: 0,
+            failed: 0,
+            cancelled: 0,
+            unreadable: 1,
+        }
+    );
+    let sum = doc.snapshot.expect("a snapshot");
+    assert_eq!(sum.generated_at, T2);
+    assert_eq!(sum.generated_by, "ops");
+    assert_eq!(sum.host, snap.host);
+    assert_eq!(sum.duration_ms, snap.duration_ms);
+    assert_eq!(sum.age_seconds, 1800);
+    assert!(!sum.stale);
+    let top = |kind: &str, severity: Severity, count: usize| TopSignal {
+        kind: kind.into(),
+        severity,
+        count,
+    };
+    assert_eq!(
+        doc.top_signals,
+        vec![
+            top("dependency_cycle", Severity::Error, 1),
+            top("invalid_file", Severity::Error, 1),
+            top("dangling_dependency", Severity::Warn, 2),
+            top("orphan_claim", Severity::Warn, 1),
+            top("stale_claim", Severity::Warn, 1),
+        ],
+        "errors first, then the most frequent, then by kind; five at most"
+    );
+
+    // Older than --max-age: stale, with a warning; still exit 0.
+    let run = at(&repo, T3, &["status", "--max-age", "10m", "--json"]);
+    assert!(run.stderr.contains("over --max-age 10m"), "{}", run.stderr);
+    let sum = status_doc(run).snapshot.expect("a snapshot");
+    assert_eq!(sum.age_seconds, 1800);
+    assert!(sum.stale);
+
+    // The counts are the files' now, not the snapshot's.
+    std::fs::remove_file(repo.path(".tasks/X-1.md")).unwrap();
+    let doc = status_doc(at(&repo, T3, &["status", "--json"]));
+    assert_eq!(doc.counts.unreadable, 0);
+    assert_eq!(doc.top_signals.len(), 5);
+}
+
+/// `hooks install|uninstall --json`: where the hooks are, what changed, what was left alone.
+#[test]
+fn hooks_report_what_they_installed_removed_and_skipped() {
+    let repo = Repo::new();
+    let hooks = repo.root.join(".git").join("hooks");
+    let all = s(&["post-commit", "post-merge", "post-checkout"]);
+
+    let run = |args: &[&str], code: i32| -> Value {
+        let run = repo.tasks(args).expect(code);
+        single_document(&run);
+        run.json()
+    };
+    let installed = |raw: Value| -> HooksInstalledDoc {
+        assert_keys(
+            &raw,
+            &["schema_version", "hooks_dir", "installed", "skipped"],
+        );
+        for s in raw["skipped"].as_array().unwrap() {
+            assert_keys(s, &["hook", "reason"]);
+        }
+        let doc: HooksInstalledDoc = serde_json::from_value(raw).unwrap();
+        assert_eq!(doc.schema_version, 1);
+        doc
+    };
+    let removed = |raw: Value| -> HooksRemovedDoc {
+        assert_keys(&raw, &["schema_version", "hooks_dir", "removed", "skipped"]);
+        let doc: HooksRemovedDoc = serde_json::from_value(raw).unwrap();
+        assert_eq!(doc.schema_version, 1);
+        doc
+    };
+
+    // An existing shell hook keeps its content.
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::write(hooks.join("post-merge"), "#!/bin/sh\necho merged\n").unwrap();
+    let doc = installed(run(&["hooks", "install", "--json"], 0));
+    assert_eq!(doc.hooks_dir, hooks.display().to_string());
+    assert_eq!(doc.installed, all);
+    assert!(doc.skipped.is_empty());
+    let merge = std::fs::read_to_string(hooks.join("post-merge")).unwrap();
+    assert!(
+        merge.starts_with("#!/bin/sh\n") && merge.ends_with("echo merged\n"),
+        "{merge}"
+    );
+
+    // Again: nothing to change.
+    let doc = installed(run(&["hooks", "install", "--json"], 0));
+    assert!(
+        doc.installed.is_empty() && doc.skipped.is_empty(),
+        "{doc:#?}"
+    );
+
+    // A hook in another language is left alone: exit 1, still one document, no error document.
+    std::fs::write(
+        hooks.join("post-checkout"),
+        "#!/usr/bin/env python3\nprint('hi')\n",
+    )
+    .unwrap();
+    let doc = installed(run(&["hooks", "install", "--json"], 1));
+    assert!(doc.installed.is_empty());
+    assert_eq!(doc.skipped.len(), 1);
+    assert_eq!(doc.skipped[0].hook, "post-checkout");
+    assert!(
+        doc.skipped[0].reason.contains("not a shell script"),
+        "{doc:#?}"
+    );
+
+    // Uninstall takes the sections out, deletes a hook that held nothing else, keeps the rest.
+    let doc = removed(run(&["hooks", "uninstall", "--json"], 0));
+    assert_eq!(doc.hooks_dir, hooks.display().to_string());
+    assert_eq!(doc.removed, s(&["post-commit", "post-merge"]));
+    assert!(doc.skipped.is_empty());
+    assert!(!hooks.join("post-commit").exists());
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("post-merge")).unwrap(),
+        "#!/bin/sh\necho merged\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("post-checkout")).unwrap(),
+        "#!/usr/bin/env python3\nprint('hi')\n"
+    );
+    let doc = removed(run(&["hooks", "uninstall", "--json"], 0));
+    assert!(doc.removed.is_empty() && doc.skipped.is_empty());
+
+    // core.hooksPath is where git looks, so it is where they go.
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    let doc = installed(run(&["hooks", "install", "--json"], 0));
+    assert_eq!(
+        doc.hooks_dir,
+        repo.root.join(".githooks").display().to_string()
+    );
+    assert_eq!(doc.installed, all);
+    assert!(repo.root.join(".githooks/post-commit").is_file());
+}
+
+/// DESIGN §4: the sweep expires `in_progress` claims; a task in review is waiting for its
+/// reviewer (`stuck_in_review` after `sla.review`, 24h), not for its worker.
+#[test]
+#[ignore = "bug: heartbeat --fix releases a task in review whose lease ran out (in_review → open, outcome expired) once reclaim_after has passed"]
+fn heartbeat_fix_leaves_a_task_in_review_to_its_reviewer() {
+    let repo = Repo::new();
+    repo.write(".tasks/config.yaml", "review: required\n");
+    committed_tasks(&repo, &["A-1"]);
+    at(&repo, T0, &["claim", "A-1", "--as", "alice"]).ok();
+    at(&repo, T0, &["done", "A-1", "--as", "alice"]).ok();
+    assert_eq!(show(&repo, T0, "A-1").task.status, Status::InReview);
+
+    let doc = heartbeat(
+        at(&repo, T4, &["heartbeat", "--fix", "--as", "ops", "--json"]),
+        0,
+        true,
+    );
+    assert!(doc.fixes().is_empty(), "{doc:#?}");
+    let a = show(&repo, T4, "A-1").task;
+    assert_eq!(a.status, Status::InReview);
+    assert_eq!(a.outcome, Some(Outcome::NeedsReview));
+}
+
+/// A task that exists only in a worktree has the status of its worktree copy in `drift`; the
+/// full sweep reports the same task with the same signal, and so the same status.
+#[test]
+#[ignore = "bug: the full sweep's row for a task that exists only in a worktree says status `missing`, where `drift` gives the worktree copy's status"]
+fn heartbeat_row_of_a_task_new_in_a_worktree_has_its_worktree_status() {
+    let repo = Repo::new();
+    committed_tasks(&repo, &["A-1"]);
+    start(&repo, T0, "A-1", "alice");
+    std::fs::write(
+        wt_file(&repo, "A-1", "N-1"),
+        format!("---\nid: N-1\ntitle: New in worktree\nstatus: open\npriority: 1\ncreated_at: {T0}\nupdated_at: {T0}\n---\n"),
+    )
+    .unwrap();
+
+    let drift = sweep(at(&repo, T0, &["drift", "--json"]), 0);
+    assert_eq!(drift.row("N-1").status, "open");
+    let doc = heartbeat(at(&repo, T0, &["heartbeat", "--json"]), 0, false);
+    let row = doc.row("N-1");
+    assert_eq!(row.kinds(), s(&["metadata_drift"]));
+    assert_eq!(row.status, "open");
+}
