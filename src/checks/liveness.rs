@@ -1,6 +1,6 @@
 //! Is the worker on a claim still alive? `stale_claim` (the lease ran out and no commit on the
 //! task's branch since) and `worker_gone` (the recorded pid on this host is dead, or the
-//! claimed worktree is gone).
+//! claimed worktree is gone). Only for tasks in progress: in review, the worker is done.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -9,7 +9,7 @@ use super::orphans::recorded_worktree;
 use super::{Severity, Signal};
 use crate::git;
 use crate::store::{Entry, Scan, Store, lease};
-use crate::task::Task;
+use crate::task::{Status, Task};
 
 /// What is known about one live claim's worker.
 #[derive(Debug, Clone)]
@@ -97,7 +97,8 @@ pub fn stale_claim(
     now: DateTime<Utc>,
 ) -> Option<Signal> {
     let t = &e.task;
-    if !t.status.is_claimed() {
+    // In review the worker is finished: its lease and worktree no longer tell anything.
+    if t.status != Status::InProgress {
         return None;
     }
     let live = of(store, branches, t);
@@ -144,7 +145,8 @@ pub fn pid_alive(pid: u32) -> Option<bool> {
 
 pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
     let t = &e.task;
-    if !t.status.is_claimed() {
+    // In review the worker is finished: its lease and worktree no longer tell anything.
+    if t.status != Status::InProgress {
         return None;
     }
     let holder = t.claimed_by.as_deref().unwrap_or("nobody");

@@ -161,9 +161,23 @@ impl Report {
         now: DateTime<Utc>,
         all: bool,
     ) -> Report {
+        // A task only a worktree has: the status its copy says (from the drift evidence).
+        let worktree_status: Vec<(String, String)> = signals
+            .iter()
+            .filter_map(|s| {
+                let status = s.evidence.get("worktree_status")?.as_str()?;
+                Some((s.task.clone()?, status.to_string()))
+            })
+            .collect();
         let status_of = |id: &str| {
             scan.get(id)
                 .map(|e| e.task.status.as_str().to_string())
+                .or_else(|| {
+                    worktree_status
+                        .iter()
+                        .find(|(t, _)| t == id)
+                        .map(|(_, s)| s.clone())
+                })
                 .or_else(|| {
                     scan.invalid
                         .iter()

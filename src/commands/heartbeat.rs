@@ -125,7 +125,15 @@ fn nothing_here(ctx: &super::Ctx) -> Result<()> {
 fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let started = Instant::now();
     let store = ctx.store()?;
-    let actor = ctx.actor(&store)?;
+    // A read-only sweep from cron may run with no identity at all; the snapshot then says so.
+    let actor = match ctx.actor(&store) {
+        Ok(actor) => actor,
+        Err(_) if !args.fix => Actor {
+            name: "unknown".into(),
+            now: super::now(),
+        },
+        Err(e) => return Err(e),
+    };
     let mut fixes = Vec::new();
     if args.fix {
         fixes = fix(ctx, &store, &actor)?;
@@ -155,14 +163,22 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
         }
         let counts = &snapshot["counts"]["by_severity"];
         ctx.out.status(&format!(
-            "swept {} tasks in {duration_ms} ms: {} errors, {} warnings; snapshot in {}",
-            scan.tasks.len() + scan.invalid.len(),
-            counts["error"],
-            counts["warn"],
+            "swept {} in {duration_ms} ms: {}, {}; snapshot in {}",
+            plural(scan.tasks.len() + scan.invalid.len(), "task"),
+            plural(counts["error"].as_u64().unwrap_or(0) as usize, "error"),
+            plural(counts["warn"].as_u64().unwrap_or(0) as usize, "warning"),
             snapshot_path(&store).display()
         ));
     }
     report.outcome(args.fail_on)
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 pub fn snapshot_path(store: &Store) -> std::path::PathBuf {
@@ -229,6 +245,10 @@ fn fix(ctx: &super::Ctx, store: &Store, actor: &Actor) -> Result<Vec<Json>> {
         };
         let t = &full.task;
         if t.status.is_claimed() {
+            // A task in review waits for its reviewer, not for its worker: never expired.
+            if t.status != Status::InProgress {
+                continue;
+            }
             let live = liveness::of(store, &branches, t);
             let (Some(expires), Some(last)) = (live.expires, live.last_sign) else {
                 continue;

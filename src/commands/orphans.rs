@@ -3,12 +3,13 @@
 use crate::checks::{Report, liveness, orphans};
 use crate::error::Result;
 
-/// Show leftover worktrees and branches, claims whose worktree is gone, and stray claim fields
+/// Show leftover worktrees and branches, claims whose worker is gone, and stray claim fields
 ///
 /// Signals `orphan_worktree` (warn: a worktree or `<branch_prefix>` branch whose task is
-/// finished, cancelled or missing), `worker_gone` (error: a live claim whose worktree folder is
-/// gone) and `orphan_claim` (warn: claim fields on a task that is not in progress or in
-/// review). Exits 7 when a signal is at or above --fail-on. `tasks worktree prune` removes
+/// finished, cancelled or missing, or open again after a released claim), `worker_gone` (error:
+/// a task in progress whose worktree folder is gone, or whose recorded worker pid on this host
+/// is not running) and `orphan_claim` (warn: claim fields on a task that is not in progress or
+/// in review). Exits 7 when a signal is at or above --fail-on. `tasks worktree prune` removes
 /// the worktrees that are safe to remove.
 ///
 /// Example: tasks orphans --json
