@@ -8,4 +8,5 @@ mod json;
 mod lifecycle;
 mod minimal_diff;
 mod props;
+mod sweep;
 mod worktrees;
