@@ -37,6 +37,10 @@ const BEGIN: &str = "# >>> tasks hooks >>>";
 const END: &str = "# <<< tasks hooks <<<";
 /// The first line of a hook file `install` creates.
 const SHEBANG: &str = "#!/bin/sh";
+/// Written in the section when `install` created the file, so `uninstall` deletes only those.
+const CREATED: &str = "# (tasks hooks install created this file)";
+/// Written in the section when `install` had to end the hook's `#!` line with a line break.
+const ADDED_EOL: &str = "# (tasks hooks install ended the first line with a line break)";
 
 pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     let dir = hooks_dir()?;
@@ -118,7 +122,7 @@ fn hooks_dir() -> Result<PathBuf> {
 
 /// The section, in the shell. It runs in a subshell so nothing it sets leaks into the hook,
 /// and every command in it ends in `|| :` so it can never change the hook's exit status.
-fn section(hook: &str) -> String {
+fn section(hook: &str, note: Option<&str>) -> String {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "tasks".into());
@@ -128,9 +132,11 @@ fn section(hook: &str) -> String {
     } else {
         ""
     };
+    let note = note.map(|n| format!("{n}\n")).unwrap_or_default();
     format!(
         "{BEGIN}\n\
          # Added by `tasks hooks install`; `tasks hooks uninstall` removes it.\n\
+         {note}\
          (\n  \
          unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE\n  \
          tasks_bin={quoted}\n  \
@@ -160,19 +166,20 @@ fn runs_a_shell(first_line: &str) -> bool {
     )
 }
 
-/// The text without our section, and whether it had one.
-fn strip_section(text: &str) -> (String, bool) {
+/// The text without our section, and the section (when there was one).
+fn strip_section(text: &str) -> (String, Option<String>) {
     let Some(start) = text.find(BEGIN) else {
-        return (text.to_string(), false);
+        return (text.to_string(), None);
     };
     let Some(end_at) = text[start..].find(END) else {
-        return (text.to_string(), false);
+        return (text.to_string(), None);
     };
     let mut end = start + end_at + END.len();
     if text[end..].starts_with('\n') {
         end += 1;
     }
-    (format!("{}{}", &text[..start], &text[end..]), true)
+    let section = text[start..end].to_string();
+    (format!("{}{}", &text[..start], &text[end..]), Some(section))
 }
 
 fn install(path: &Path, hook: &str) -> std::result::Result<bool, String> {
@@ -182,19 +189,41 @@ fn install(path: &Path, hook: &str) -> std::result::Result<bool, String> {
         Err(e) => return Err(format!("cannot read it: {e}")),
     };
     let new = match &existing {
-        None => format!("{SHEBANG}\n{}", section(hook)),
+        None => format!("{SHEBANG}\n{}", section(hook, Some(CREATED))),
         Some(text) => {
-            let (rest, _) = strip_section(text);
+            if !is_executable(path) {
+                return Err(
+                    "it is not executable, so git does not run it; make it executable (or delete it) and install again"
+                        .into(),
+                );
+            }
+            let (rest, note) = strip_section(text);
             let first = rest.lines().next().unwrap_or_default();
             if first.starts_with("#!") && !runs_a_shell(first) {
                 return Err(format!(
                     "it is not a shell script ({first}); add `tasks heartbeat --quiet --fail-on never || true` to it yourself"
                 ));
             }
+            // Reinstalling keeps what the first install noted about the file.
+            let noted = |mark: &str| note.as_deref().is_some_and(|n| n.contains(mark));
+            let carried = if noted(CREATED) {
+                Some(CREATED)
+            } else if noted(ADDED_EOL) {
+                Some(ADDED_EOL)
+            } else {
+                None
+            };
             match rest.find('\n').filter(|_| first.starts_with("#!")) {
-                Some(nl) => format!("{}{}{}", &rest[..=nl], section(hook), &rest[nl + 1..]),
-                None if first.starts_with("#!") => format!("{rest}\n{}", section(hook)),
-                None => format!("{}{rest}", section(hook)),
+                Some(nl) => format!(
+                    "{}{}{}",
+                    &rest[..=nl],
+                    section(hook, carried),
+                    &rest[nl + 1..]
+                ),
+                None if first.starts_with("#!") => {
+                    format!("{rest}\n{}", section(hook, Some(ADDED_EOL)))
+                }
+                None => format!("{}{rest}", section(hook, carried)),
             }
         }
     };
@@ -207,7 +236,7 @@ fn install(path: &Path, hook: &str) -> std::result::Result<bool, String> {
     }
     let mode = std::fs::metadata(path).ok().map(|m| m.permissions());
     atomic::write(path, new.as_bytes()).map_err(|e| e.to_string())?;
-    make_executable(path, mode).map_err(|e| format!("cannot make it executable: {e}"))?;
+    set_mode(path, mode).map_err(|e| format!("cannot set its mode: {e}"))?;
     Ok(true)
 }
 
@@ -215,31 +244,47 @@ fn uninstall(path: &Path) -> std::result::Result<bool, String> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(false);
     };
-    let (rest, had) = strip_section(&text);
-    if !had {
+    let (mut rest, note) = strip_section(&text);
+    let Some(note) = note else {
         return Ok(false);
-    }
-    if rest.trim() == SHEBANG || rest.trim().is_empty() {
+    };
+    if note.contains(CREATED) && (rest.trim() == SHEBANG || rest.trim().is_empty()) {
         std::fs::remove_file(path).map_err(|e| format!("cannot remove it: {e}"))?;
         return Ok(true);
     }
+    if note.contains(ADDED_EOL) {
+        if let Some(nl) = rest.find('\n') {
+            rest.remove(nl);
+        }
+    }
     let mode = std::fs::metadata(path).ok().map(|m| m.permissions());
     atomic::write(path, rest.as_bytes()).map_err(|e| e.to_string())?;
-    make_executable(path, mode).map_err(|e| e.to_string())?;
+    set_mode(path, mode).map_err(|e| e.to_string())?;
     Ok(true)
 }
 
-/// Keeps the hook's old permissions, or makes a new one executable.
+/// Keeps an existing hook's permissions; a new one is made executable.
 #[cfg(unix)]
-fn make_executable(path: &Path, old: Option<std::fs::Permissions>) -> std::io::Result<()> {
+fn set_mode(path: &Path, old: Option<std::fs::Permissions>) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = old.map_or(0o755, |p| p.mode() | 0o111);
+    let mode = old.map_or(0o755, |p| p.mode());
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn make_executable(_: &Path, _: Option<std::fs::Permissions>) -> std::io::Result<()> {
+fn set_mode(_: &Path, _: Option<std::fs::Permissions>) -> std::io::Result<()> {
     Ok(())
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &Path) -> bool {
+    true
 }
 
 #[cfg(test)]
@@ -258,8 +303,9 @@ mod tests {
     #[test]
     fn a_section_comes_out_exactly() {
         let hook = "#!/bin/sh\necho before\n";
-        let with = format!("#!/bin/sh\n{}echo before\n", section("post-merge"));
-        assert_eq!(strip_section(&with), (hook.to_string(), true));
-        assert_eq!(strip_section(hook), (hook.to_string(), false));
+        let part = section("post-merge", None);
+        let with = format!("#!/bin/sh\n{part}echo before\n");
+        assert_eq!(strip_section(&with), (hook.to_string(), Some(part)));
+        assert_eq!(strip_section(hook), (hook.to_string(), None));
     }
 }

@@ -4044,6 +4044,11 @@ fn hooks_report_what_they_installed_removed_and_skipped() {
     // An existing shell hook keeps its content.
     std::fs::create_dir_all(&hooks).unwrap();
     std::fs::write(hooks.join("post-merge"), "#!/bin/sh\necho merged\n").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::Permissions::from_mode(0o755);
+        std::fs::set_permissions(hooks.join("post-merge"), mode).unwrap();
+    }
     let doc = installed(run(&["hooks", "install", "--json"], 0));
     assert_eq!(doc.hooks_dir, hooks.display().to_string());
     assert_eq!(doc.installed, all);

@@ -1112,13 +1112,14 @@ fn hooks_go_where_core_hooks_path_says() {
 }
 
 #[test]
-#[ignore = "bug: hooks uninstall deletes a pre-existing hook that held only a #! line"]
 fn uninstall_keeps_a_hook_that_was_there_before_even_an_empty_one() {
     let repo = Repo::new();
     let hooks = repo.root.join(".git/hooks");
     std::fs::create_dir_all(&hooks).unwrap();
     std::fs::write(hooks.join("post-commit"), "#!/bin/sh\n").unwrap();
     std::fs::write(hooks.join("post-merge"), "#!/bin/sh").unwrap();
+    make_executable(&hooks.join("post-commit"));
+    make_executable(&hooks.join("post-merge"));
     repo.tasks(&["hooks", "install"]).ok();
     repo.tasks(&["hooks", "uninstall"]).ok();
     assert_eq!(
@@ -1378,4 +1379,29 @@ fn heartbeat_here_renews_the_claim_of_this_worktree_and_nothing_elsewhere() {
     assert_eq!(leases().1, before.1);
     assert_eq!(task_files(&repo), files, "no task file changes");
     assert!(!snapshot_path(&repo).exists());
+}
+
+#[test]
+fn a_disabled_hook_is_neither_enabled_nor_changed() {
+    let repo = Repo::new();
+    let hooks = repo.root.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    // Not executable: git skips it, so the user has it switched off.
+    std::fs::write(hooks.join("post-merge"), "#!/bin/sh\necho off\n").unwrap();
+    let run = repo.tasks(&["hooks", "install"]).expect(1);
+    assert!(run.stderr.contains("not executable"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("post-merge")).unwrap(),
+        "#!/bin/sh\necho off\n"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(hooks.join("post-merge"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0, "still switched off");
+    assert!(
+        hooks.join("post-commit").exists(),
+        "the others are installed"
+    );
 }
