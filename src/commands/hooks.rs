@@ -252,10 +252,8 @@ fn uninstall(path: &Path) -> std::result::Result<bool, String> {
         std::fs::remove_file(path).map_err(|e| format!("cannot remove it: {e}"))?;
         return Ok(true);
     }
-    if note.contains(ADDED_EOL) {
-        if let Some(nl) = rest.find('\n') {
-            rest.remove(nl);
-        }
+    if let Some(nl) = rest.find('\n').filter(|_| note.contains(ADDED_EOL)) {
+        rest.remove(nl);
     }
     let mode = std::fs::metadata(path).ok().map(|m| m.permissions());
     atomic::write(path, rest.as_bytes()).map_err(|e| e.to_string())?;
