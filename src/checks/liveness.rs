@@ -102,7 +102,30 @@ pub fn stale_claim(
         return None;
     }
     let live = of(store, branches, t);
-    let expires = live.expires?;
+    let Some(expires) = live.expires else {
+        // No lease, no readable `claimed_at`, no branch commit: nothing can show it is alive.
+        return Some(Signal {
+            task: Some(t.id.clone()),
+            kind: "stale_claim",
+            severity: Severity::Warn,
+            detail: format!(
+                "claimed by {} with no lease, no readable claimed_at and no commit on {}: nothing shows the worker is alive",
+                if live.holder.is_empty() {
+                    "nobody"
+                } else {
+                    &live.holder
+                },
+                branch_of(store, t),
+            ),
+            evidence: json!({
+                "holder": live.holder,
+                "expired_at": null,
+                "last_sign": null,
+                "branch": branch_of(store, t),
+                "commit": null,
+            }),
+        });
+    };
     if now <= expires {
         return None;
     }

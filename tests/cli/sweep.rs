@@ -1405,3 +1405,35 @@ fn a_disabled_hook_is_neither_enabled_nor_changed() {
         "the others are installed"
     );
 }
+
+#[test]
+fn a_claim_nothing_dates_is_stale_but_never_released() {
+    let repo = Repo::new();
+    repo.write(
+        ".tasks/Y-1.md",
+        "---\nid: Y-1\ntitle: Claimed by hand\nstatus: in_progress\nclaimed_by: ghost\n---\n",
+    );
+    let doc = repo
+        .tasks(&["heartbeat", "--json", "--fail-on", "never"])
+        .ok()
+        .json();
+    let row = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "Y-1")
+        .expect("a row for Y-1")
+        .clone();
+    let kinds: Vec<&str> = row["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["stale_claim"], "{row:#}");
+    // Without any time, nothing says how long it has been silent: --fix leaves it.
+    let before = repo.read_bytes(".tasks/Y-1.md");
+    repo.tasks(&["heartbeat", "--fix", "--fail-on", "never"])
+        .ok();
+    assert_eq!(repo.read_bytes(".tasks/Y-1.md"), before);
+}
