@@ -173,6 +173,22 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
     report.outcome(args.fail_on)
 }
 
+/// How many tasks are in each status (every status, zeros too), and how many files are
+/// unreadable.
+pub fn status_counts(scan: &Scan) -> serde_json::Map<String, Json> {
+    let mut counts = serde_json::Map::new();
+    for status in Status::ALL {
+        let n = scan
+            .tasks
+            .iter()
+            .filter(|e| e.task.status == status)
+            .count();
+        counts.insert(status.as_str().to_string(), json!(n));
+    }
+    counts.insert("unreadable".into(), json!(scan.invalid.len()));
+    counts
+}
+
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
@@ -194,16 +210,7 @@ fn snapshot(actor: &Actor, scan: &Scan, report: &Report, duration_ms: u64) -> Js
         let key = s.severity.as_str();
         by_severity[key] = json!(by_severity[key].as_u64().unwrap_or(0) + 1);
     }
-    let mut by_status = serde_json::Map::new();
-    for status in Status::ALL {
-        let n = scan
-            .tasks
-            .iter()
-            .filter(|e| e.task.status == status)
-            .count();
-        by_status.insert(status.as_str().to_string(), json!(n));
-    }
-    by_status.insert("unreadable".into(), json!(scan.invalid.len()));
+    let by_status = status_counts(scan);
     let body = report.to_json();
     json!({
         "schema_version": SCHEMA_VERSION,

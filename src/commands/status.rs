@@ -2,12 +2,11 @@
 
 use serde_json::{Value as Json, json};
 
-use super::heartbeat::snapshot_path;
+use super::heartbeat::{snapshot_path, status_counts};
 use crate::checks::liveness::{ago, time};
 use crate::config::Duration;
 use crate::error::Result;
 use crate::output::SCHEMA_VERSION;
-use crate::task::Status;
 
 /// Show counts by status, the last sweep's age and author, and its top signals
 ///
@@ -27,16 +26,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let store = ctx.store()?;
     let scan = store.scan();
     let now = super::now_time();
-    let mut counts = serde_json::Map::new();
-    for status in Status::ALL {
-        let n = scan
-            .tasks
-            .iter()
-            .filter(|e| e.task.status == status)
-            .count();
-        counts.insert(status.as_str().to_string(), json!(n));
-    }
-    counts.insert("unreadable".into(), json!(scan.invalid.len()));
+    let counts = status_counts(&scan);
 
     let snap: Option<Json> = std::fs::read_to_string(snapshot_path(&store))
         .ok()
