@@ -94,6 +94,18 @@ pub fn recorded_worktree(store: &Store, task: &Task) -> Option<PathBuf> {
     })
 }
 
+/// The claim fields a task that holds no claim still carries (none for a claimed task).
+pub fn stray_claim_keys(task: &Task) -> Vec<&'static str> {
+    if task.status.is_claimed() {
+        return Vec::new();
+    }
+    CLAIM_KEYS
+        .iter()
+        .copied()
+        .filter(|k| task.raw.contains_key(*k))
+        .collect()
+}
+
 /// The live claims whose recorded worktree is `worktree` (a canonical path).
 pub fn claims_on<'a>(
     store: &'a Store,
@@ -146,11 +158,7 @@ pub fn signals(store: &Store, scan: &Scan, only: Option<&str>) -> Vec<Signal> {
             continue;
         }
         if !t.status.is_claimed() {
-            let keys: Vec<&str> = CLAIM_KEYS
-                .iter()
-                .copied()
-                .filter(|k| t.raw.contains_key(*k))
-                .collect();
+            let keys = stray_claim_keys(t);
             if keys.is_empty() {
                 continue;
             }

@@ -300,11 +300,7 @@ fn fix(ctx: &super::Ctx, store: &Store, actor: &Actor) -> Result<Vec<Json>> {
             }));
             continue;
         }
-        let keys: Vec<&str> = CLAIM_KEYS
-            .iter()
-            .copied()
-            .filter(|k| t.raw.contains_key(*k))
-            .collect();
+        let keys = checks::orphans::stray_claim_keys(t);
         if keys.is_empty() {
             continue;
         }
