@@ -188,6 +188,9 @@ impl Duration {
     }
 }
 
+/// The longest duration accepted: 100 years.
+pub const MAX_DURATION_SECS: u64 = 36_500 * 86_400;
+
 impl FromStr for Duration {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
@@ -218,6 +221,12 @@ impl FromStr for Duration {
         }
         if !number.is_empty() || !any {
             return Err(bad());
+        }
+        // Times are added to dates; beyond a century they stop meaning anything.
+        if total > MAX_DURATION_SECS {
+            return Err(format!(
+                "invalid duration `{s}`: at most 36500d (100 years)"
+            ));
         }
         Ok(Duration(total))
     }
@@ -258,6 +267,10 @@ mod tests {
         assert!("10".parse::<Duration>().is_err());
         assert!("1x".parse::<Duration>().is_err());
         assert_eq!(Duration(5400).to_string(), "1h30m");
+        // Durations are added to dates: a century is the most that means anything.
+        assert!("36500d".parse::<Duration>().is_ok());
+        assert!("36501d".parse::<Duration>().is_err());
+        assert!("100000000d".parse::<Duration>().is_err());
     }
 
     #[test]

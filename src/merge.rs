@@ -235,6 +235,8 @@ fn merge_status(b: Option<&Value>, r: Option<&Value>, w: Option<&Value>) -> Opti
         {
             Some(Resolution::Conflict)
         }
+        // Finished tasks never go back on their own (only `tasks reopen` does that).
+        (Some(r), Some(_)) if r.is_finished() && bs == Some(r) => Some(Resolution::Conflict),
         (Some(r), Some(w)) if bs == Some(r) => (r != w).then(take),
         (Some(r), Some(w)) => match status_rank(w).cmp(&status_rank(r)) {
             std::cmp::Ordering::Greater => Some(take()),
@@ -534,6 +536,12 @@ mod tests {
         );
         assert_eq!(
             case("open", "blocked", "in_review"),
+            Some(Resolution::Conflict)
+        );
+        // A finished root task is never taken back by a copy.
+        assert_eq!(case("done", "done", "open"), Some(Resolution::Conflict));
+        assert_eq!(
+            case("failed", "failed", "in_progress"),
             Some(Resolution::Conflict)
         );
         // Aliases are the same state: `completed` is done.

@@ -23,6 +23,8 @@ pub struct Drift {
     /// The worktree's top folder.
     pub worktree: PathBuf,
     pub branch: Option<String>,
+    /// Git's name for the worktree (its admin folder).
+    pub worktree_name: String,
     /// The copy in the worktree.
     pub worktree_file: PathBuf,
     /// The path relative to the tasks folder, the same on both sides.
@@ -51,6 +53,20 @@ pub enum DriftKind {
     New,
     /// The worktree changed a task the root deleted: never guessed.
     DeletedInRoot,
+}
+
+/// Where reconcile keeps the copy of a worktree's task file it last brought into the root.
+pub fn reconciled_path(store: &Store, worktree_name: &str, rel: &std::path::Path) -> PathBuf {
+    store
+        .state_dir
+        .join("reconciled")
+        .join(worktree_name)
+        .join(rel)
+}
+
+/// Forgets what reconcile took from a worktree (it is gone, or a new one takes its name).
+pub fn forget_reconciled(store: &Store, worktree_name: &str) {
+    let _ = std::fs::remove_dir_all(store.state_dir.join("reconciled").join(worktree_name));
 }
 
 /// A worktree task file that cannot be read.
@@ -129,20 +145,42 @@ pub fn analyze(
             if only.is_some_and(|o| o != full.task.id) {
                 continue;
             }
-            let base_text = base.and_then(|b| {
-                git::file_at(
-                    &store.root,
-                    b,
-                    &repo_rel.to_string_lossy().replace('\\', "/"),
-                )
-            });
-            let root = root_scan.get(&full.task.id).and_then(|e| {
-                scan::read_full(&e.path).ok().map(|f| RootCopy {
-                    path: e.path.clone(),
-                    text: f.text,
-                    task: f.task,
+            // What the last reconcile took from this copy is common ground with the root,
+            // newer than the branch point: without it, a root change made since (a reopen)
+            // would look like the worktree's change all over again.
+            let taken = std::fs::read_to_string(reconciled_path(store, &wt.name, rel)).ok();
+            if taken.as_deref() == Some(full.text.as_str()) {
+                continue;
+            }
+            let base_text = taken.or_else(|| {
+                base.and_then(|b| {
+                    git::file_at(
+                        &store.root,
+                        b,
+                        &repo_rel.to_string_lossy().replace('\\', "/"),
+                    )
                 })
             });
+            // A root copy that cannot be read is never merged into or written over: the
+            // sweep reports it (invalid_file) and it has to be fixed by hand first.
+            let root = match root_scan.get(&full.task.id) {
+                Some(e) => match scan::read_full(&e.path) {
+                    Ok(f) => Some(RootCopy {
+                        path: e.path.clone(),
+                        text: f.text,
+                        task: f.task,
+                    }),
+                    Err(_) => continue,
+                },
+                None if root_scan
+                    .invalid
+                    .iter()
+                    .any(|i| i.id.as_deref() == Some(&full.task.id)) =>
+                {
+                    continue;
+                }
+                None => None,
+            };
             let kind = match &root {
                 Some(r) => match merge::plan(base_text.as_deref(), &r.text, &full.text, prefer) {
                     Ok(plan) if plan.is_clean() => continue,
@@ -157,14 +195,9 @@ pub fn analyze(
                         continue;
                     }
                 },
-                // The root lost a task it had at the branch point (deleted, or unreadable).
+                // The root lost a task it had at the branch point.
                 None if base_text.is_some() => {
-                    if base_text.as_deref() == Some(full.text.as_str())
-                        || root_scan
-                            .invalid
-                            .iter()
-                            .any(|i| i.id.as_deref() == Some(&full.task.id))
-                    {
+                    if base_text.as_deref() == Some(full.text.as_str()) {
                         continue;
                     }
                     DriftKind::DeletedInRoot
@@ -175,6 +208,7 @@ pub fn analyze(
                 id: full.task.id.clone(),
                 worktree: wt.path.clone(),
                 branch: wt.branch.clone(),
+                worktree_name: wt.name.clone(),
                 worktree_file: path,
                 rel: rel.to_path_buf(),
                 worktree_status: full.task.status,

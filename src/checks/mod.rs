@@ -11,6 +11,8 @@ pub mod routing;
 
 use serde_json::{Value as Json, json};
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Kind, Result};
@@ -125,20 +127,24 @@ impl Report {
         status_of: impl Fn(&str) -> Option<String>,
     ) -> Report {
         let mut rows: Vec<Row> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
         let mut global = Vec::new();
         for s in signals {
             let Some(id) = s.task.clone() else {
                 global.push(s);
                 continue;
             };
-            match rows.iter_mut().find(|r| r.id == id) {
-                Some(row) => row.signals.push(s),
-                None => rows.push(Row {
-                    status: status_of(&id).unwrap_or_else(|| "missing".into()),
-                    id,
-                    signals: vec![s],
-                    detail: None,
-                }),
+            match at.get(&id) {
+                Some(&i) => rows[i].signals.push(s),
+                None => {
+                    at.insert(id.clone(), rows.len());
+                    rows.push(Row {
+                        status: status_of(&id).unwrap_or_else(|| "missing".into()),
+                        id,
+                        signals: vec![s],
+                        detail: None,
+                    });
+                }
             }
         }
         for row in &mut rows {
@@ -186,9 +192,10 @@ impl Report {
                 })
         };
         let mut report = Report::new(generated_at, signals, status_of);
+        let with_signals: HashSet<String> = report.rows.iter().map(|r| r.id.clone()).collect();
         for e in &scan.tasks {
             let listed = all || e.task.status.is_claimed();
-            if listed && !report.rows.iter().any(|r| r.id == e.task.id) {
+            if listed && !with_signals.contains(&e.task.id) {
                 report.rows.push(Row {
                     id: e.task.id.clone(),
                     status: e.task.status.as_str().to_string(),

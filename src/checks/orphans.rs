@@ -30,8 +30,8 @@ pub struct TaskRef {
     pub branch: String,
     /// The checkout, when the branch has one.
     pub worktree: Option<PathBuf>,
-    /// Git still records a worktree on the branch whose folder is gone.
-    pub stale_worktree: bool,
+    /// Git's name for a worktree it still records on the branch whose folder is gone.
+    pub stale_worktree: Option<String>,
     pub head: Option<git2::Oid>,
 }
 
@@ -52,7 +52,8 @@ pub fn task_branches(store: &Store) -> Vec<TaskRef> {
                 .map(|w| w.path.clone());
             let stale_worktree = worktrees
                 .iter()
-                .any(|w| !w.exists && w.branch.as_deref() == Some(branch.as_str()));
+                .find(|w| !w.exists && w.prunable && w.branch.as_deref() == Some(branch.as_str()))
+                .map(|w| w.name.clone());
             Some(TaskRef {
                 id,
                 branch,

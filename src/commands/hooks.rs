@@ -183,6 +183,12 @@ fn strip_section(text: &str) -> (String, Option<String>) {
 }
 
 fn install(path: &Path, hook: &str) -> std::result::Result<bool, String> {
+    if let Ok(target) = std::fs::read_link(path) {
+        return Err(format!(
+            "it is a link to {}, shared beyond this hook; add `tasks heartbeat --quiet --fail-on never || true` there yourself",
+            target.display()
+        ));
+    }
     let existing = match std::fs::read_to_string(path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -241,6 +247,10 @@ fn install(path: &Path, hook: &str) -> std::result::Result<bool, String> {
 }
 
 fn uninstall(path: &Path) -> std::result::Result<bool, String> {
+    // `install` never writes through a link.
+    if std::fs::read_link(path).is_ok() {
+        return Ok(false);
+    }
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(false);
     };

@@ -91,8 +91,18 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .warn(&format!("cannot compare {}: {why}", store.display(wt)));
     }
     let mut results = Vec::new();
+    let mut failed = Vec::new();
     for d in &analysis.drifts {
-        results.push(apply(&store, &actor, d, args)?);
+        // One task that cannot be written stops neither the others nor the report.
+        match apply(&store, &actor, d, args) {
+            Ok(r) => {
+                if !args.dry_run && r.conflicts.is_empty() {
+                    remember(&store, d)?;
+                }
+                results.push(r);
+            }
+            Err(e) => failed.push((d.id.clone(), store.display(&d.worktree), e)),
+        }
     }
 
     let conflicts: usize = results.iter().map(|r| r.conflicts.len()).sum();
@@ -101,9 +111,27 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             "schema_version": SCHEMA_VERSION,
             "dry_run": args.dry_run,
             "tasks": results.iter().map(to_json).collect::<Vec<_>>(),
+            "failed": failed.iter().map(|(id, wt, e)| json!({
+                "id": id,
+                "worktree": wt,
+                "error": {"code": e.code, "message": e.message},
+            })).collect::<Vec<_>>(),
         }));
     } else {
         print(ctx, &results, args.dry_run);
+    }
+    if let Some((id, wt, e)) = failed.first() {
+        let mut err = Error::failure(
+            "reconcile_failed",
+            format!("{id} from {wt} was not reconciled: {}", e.message),
+        );
+        for (id, wt, e) in &failed[1..] {
+            err = err.hint(format!("{id} from {wt} was not reconciled: {}", e.message));
+        }
+        for h in &e.hints {
+            err = err.hint(h.clone());
+        }
+        return Err(if ctx.out.json { err.reported() } else { err });
     }
     if conflicts > 0 {
         return Err(Error::new(
@@ -116,6 +144,18 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         )
         .reported());
     }
+    Ok(())
+}
+
+/// Keeps the worktree copy this run brought into the root, as the common ground of the next
+/// comparison (see `drift::analyze`).
+fn remember(store: &Store, d: &Drift) -> Result<()> {
+    let path = drift::reconciled_path(store, &d.worktree_name, &d.rel);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::failure("io", format!("cannot create {}: {e}", dir.display())))?;
+    }
+    atomic::write(&path, d.worktree_text.as_bytes())?;
     Ok(())
 }
 
@@ -151,18 +191,22 @@ fn apply(store: &Store, actor: &Actor, d: &Drift, args: &Args) -> Result<Applied
 /// A task only the worktree has: copy it to the same place in the root.
 fn add(store: &Store, d: &Drift, out: &mut Applied, dry_run: bool) -> Result<()> {
     let target = store.tasks_dir.join(&d.rel);
-    // Another worktree may have added it earlier in this run, or a different file sits there.
-    if let Ok(existing) = std::fs::read_to_string(&target) {
-        if existing != d.worktree_text {
-            out.conflicts.push(
-                json!({"key": null, "reason": "a different file is at that path in the root"}),
-            );
-            out.conflict_lines.push(format!(
-                "{} already exists in the root with other content",
-                store.display(&target)
-            ));
+    // Another worktree may have added it earlier in this run, or something else sits there
+    // (another file, one that cannot be read, a link): never written over.
+    match std::fs::symlink_metadata(&target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        _ => {
+            if std::fs::read(&target).ok().as_deref() != Some(d.worktree_text.as_bytes()) {
+                out.conflicts.push(
+                    json!({"key": null, "reason": "something else is at that path in the root"}),
+                );
+                out.conflict_lines.push(format!(
+                    "{} already exists in the root with other content",
+                    store.display(&target)
+                ));
+            }
+            return Ok(());
         }
-        return Ok(());
     }
     out.added = true;
     out.path = store.display(&target);
@@ -199,7 +243,7 @@ fn merge_into_root(
         args.prefer,
     )
     .map_err(|e| Error::failure("invalid_file", format!("{}: {e}", out.path)))?;
-    let (edit, transition) = plan_edit(&plan, &current.task, actor, out);
+    let (edit, transition) = plan_edit(&plan, &current.task, actor, &store.config, out);
     if edit.is_empty() {
         return Ok(());
     }
@@ -226,6 +270,7 @@ fn plan_edit(
     plan: &Plan,
     root: &crate::task::Task,
     actor: &Actor,
+    config: &crate::config::Config,
     out: &mut Applied,
 ) -> (Edit, Option<Transition>) {
     let mut edit = Edit::default();
@@ -297,6 +342,34 @@ fn plan_edit(
         .find(|k| k.key == "status")
         .and_then(|k| k.resolution.value())
         .and_then(|v| v.as_ref()?.as_str()?.parse::<Status>().ok());
+    // A copy that says done goes through review like `tasks done` when review is required.
+    let to = to.map(|to| {
+        if to == Status::Done && config.review_required() && root.status != Status::Done {
+            edit.set("status", Status::InReview.as_str());
+            if let Some(change) = out.changes.iter_mut().find(|c| c.0 == "status") {
+                change.2 = Some(Status::InReview.as_str().into());
+            }
+            Status::InReview
+        } else {
+            to
+        }
+    });
+    // Done checks did not run for work finished in a copy: say so, so the sweep flags it.
+    let verified_taken = plan.keys.iter().any(|k| k.key == "verified");
+    if to.is_some_and(|t| matches!(t, Status::Done | Status::InReview))
+        && !config.done.checks.is_empty()
+        && !verified_taken
+        && !root.raw.contains_key("verified")
+    {
+        let mut v = serde_norway::Mapping::new();
+        v.insert("at".into(), actor.now.as_str().into());
+        v.insert("skipped".into(), true.into());
+        v.insert(
+            "reason".into(),
+            "finished in a worktree copy and reconciled; the done checks did not run".into(),
+        );
+        edit.set("verified", serde_norway::Value::Mapping(v));
+    }
     let transition = to.filter(|to| *to != root.status).map(|to| {
         let from = root.status;
         let taken = |key: &str| {

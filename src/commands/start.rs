@@ -148,6 +148,10 @@ pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
         }
         return Err(err);
     }
+    // A new worktree under an old name starts with nothing reconciled from it.
+    if let Some(name) = path.file_name() {
+        crate::checks::drift::forget_reconciled(&store, &name.to_string_lossy());
+    }
     if let Some(t) = &transition {
         super::log(&store, &actor, &id, t)?;
     }

@@ -155,12 +155,17 @@ fn remove(store: &Store, r: &TaskRef) -> std::result::Result<(), String> {
     if let Some(path) = &r.worktree {
         let args: [&OsStr; 3] = ["worktree".as_ref(), "remove".as_ref(), path.as_os_str()];
         git::run(&store.root, &args)?;
+        if let Some(name) = path.file_name() {
+            crate::checks::drift::forget_reconciled(store, &name.to_string_lossy());
+        }
     }
-    // A worktree whose folder is gone still holds its branch in git's records; those
-    // records (and only those) are what `git worktree prune` clears.
-    if r.stale_worktree {
-        let args: [&OsStr; 2] = ["worktree".as_ref(), "prune".as_ref()];
-        git::run(&store.root, &args)?;
+    // A worktree whose folder is gone still holds its branch in git's records: that one
+    // record (what `git worktree prune` would drop for it) goes, and no other.
+    if let (Some(name), Some(g)) = (&r.stale_worktree, &store.git) {
+        let admin = g.common_dir.join("worktrees").join(name);
+        std::fs::remove_dir_all(&admin)
+            .map_err(|e| format!("cannot remove git's record {}: {e}", admin.display()))?;
+        crate::checks::drift::forget_reconciled(store, name);
     }
     let args: [&OsStr; 3] = ["branch".as_ref(), "-d".as_ref(), r.branch.as_ref()];
     git::run(&store.root, &args).map(|_| ())

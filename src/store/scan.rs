@@ -34,11 +34,13 @@ pub struct Invalid {
 pub struct Scan {
     pub tasks: Vec<Entry>,
     pub invalid: Vec<Invalid>,
+    /// Id → position in `tasks`, built once the scan is complete.
+    index: HashMap<String, usize>,
 }
 
 impl Scan {
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.tasks.iter().find(|e| e.task.id == id)
+        self.index.get(id).map(|&i| &self.tasks[i])
     }
 }
 
@@ -126,6 +128,12 @@ pub fn scan(tasks_dir: &Path) -> Scan {
         out.tasks.remove(i);
     }
     out.invalid.sort_by(|a, b| a.path.cmp(&b.path));
+    out.index = out
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.task.id.clone(), i))
+        .collect();
     out
 }
 

@@ -1649,6 +1649,8 @@ struct ReconcileDoc {
     schema_version: u32,
     dry_run: bool,
     tasks: Vec<Reconciled>,
+    /// Tasks that could not be written, each with its error.
+    failed: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1869,7 +1871,9 @@ fn reconcile_doc(run: Run, code: i32) -> ReconcileDoc {
     let doc: ReconcileDoc = decode(&run);
     assert_eq!(doc.schema_version, 1);
     let raw = run.json();
-    assert_keys(&raw, &["schema_version", "dry_run", "tasks"]);
+    assert_keys(&raw, &["schema_version", "dry_run", "tasks", "failed"]);
+    // Every task here can be written: nothing fails.
+    assert!(doc.failed.is_empty(), "{raw:#}");
     for t in raw["tasks"].as_array().unwrap() {
         assert_keys(
             t,

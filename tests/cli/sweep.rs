@@ -1437,3 +1437,26 @@ fn a_claim_nothing_dates_is_stale_but_never_released() {
         .ok();
     assert_eq!(repo.read_bytes(".tasks/Y-1.md"), before);
 }
+
+#[test]
+fn a_linked_hook_is_left_alone() {
+    let repo = Repo::new();
+    let hooks = repo.root.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let shared = repo.root.join("scripts-post-commit");
+    std::fs::write(&shared, "#!/bin/sh\necho shared\n").unwrap();
+    make_executable(&shared);
+    std::os::unix::fs::symlink(&shared, hooks.join("post-commit")).unwrap();
+    let run = repo.tasks(&["hooks", "install"]).expect(1);
+    assert!(run.stderr.contains("link"), "{}", run.stderr);
+    assert!(
+        std::fs::read_link(hooks.join("post-commit")).is_ok(),
+        "still a link"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&shared).unwrap(),
+        "#!/bin/sh\necho shared\n"
+    );
+    repo.tasks(&["hooks", "uninstall"]).ok();
+    assert!(std::fs::read_link(hooks.join("post-commit")).is_ok());
+}

@@ -1131,13 +1131,20 @@ fn a_task_changed_in_a_worktree_but_deleted_in_the_root_is_a_conflict() {
 
 #[test]
 fn prefer_settles_a_deleted_in_root_conflict() {
+    // The root's side: the deletion stands, and that settles it for good.
+    let repo = Repo::new();
+    let (id, _wt) = deleted_in_root(&repo);
+    let rel = format!(".tasks/{id}.md");
+    repo.tasks(&["reconcile", "--prefer", "root"]).ok();
+    assert!(!repo.path(&rel).exists());
+    repo.tasks(&["drift", "--fail-on", "warn"]).ok();
+    let again = repo.tasks(&["reconcile", "--prefer", "worktree"]).ok();
+    assert!(!repo.path(&rel).exists(), "settled: {}", again.stdout);
+
+    // The worktree's side: its copy comes back to the root.
     let repo = Repo::new();
     let (id, wt) = deleted_in_root(&repo);
     let rel = format!(".tasks/{id}.md");
-    // The root's side: the deletion stands, and that settles it.
-    repo.tasks(&["reconcile", "--prefer", "root"]).ok();
-    assert!(!repo.path(&rel).exists());
-    // The worktree's side: its copy comes back to the root.
     repo.tasks(&["reconcile", "--prefer", "worktree"]).ok();
     assert_eq!(
         repo.read_bytes(&rel),
@@ -1279,4 +1286,117 @@ fn a_worktrees_dir_outside_the_root_gets_no_gitignore() {
         "nothing written outside the repository"
     );
     assert_eq!(repo.show(&id)["worktree"], format!("../outside-wt/{id}"));
+}
+
+#[test]
+fn reconcile_never_writes_over_a_root_copy_it_cannot_read() {
+    let repo = Repo::new();
+    let id = committed_task(&repo, &["Anchor"]);
+    let wt = start(&repo, &id, "alice");
+    // A task new in the worktree, and a root file of the same id that is not UTF-8.
+    std::fs::write(
+        wt.join(".tasks/N-1.md"),
+        "---\nid: N-1\ntitle: From the worktree\n---\n",
+    )
+    .unwrap();
+    let precious = b"---\nid: N-1\ntitle: caf\xe9 precious\n---\nkeep me\n".to_vec();
+    std::fs::write(repo.root.join(".tasks/N-1.md"), &precious).unwrap();
+    let run = repo.tasks(&["reconcile"]).ok();
+    assert_eq!(repo.read_bytes(".tasks/N-1.md"), precious, "{}", run.stdout);
+    // The same id unreadable at another path: no second file with that id appears.
+    std::fs::remove_file(repo.root.join(".tasks/N-1.md")).unwrap();
+    std::fs::create_dir_all(repo.root.join(".tasks/old")).unwrap();
+    std::fs::write(repo.root.join(".tasks/old/N-1.md"), &precious).unwrap();
+    repo.tasks(&["reconcile"]).ok();
+    assert!(!repo.path(".tasks/N-1.md").exists());
+}
+
+#[test]
+fn a_reopen_after_reconcile_stands() {
+    let repo = Repo::new();
+    let id = committed_task(&repo, &["Finished in a worktree"]);
+    let wt = start(&repo, &id, "alice");
+    edit(&wt_file(&wt, &id), |t| set_key(t, "status", "done"));
+    commit_in(&repo, &wt, "done");
+    repo.tasks(&["reconcile"]).ok();
+    assert_eq!(repo.show(&id)["status"], "done");
+    commit_tasks(&repo, "reconciled");
+    repo.tasks(&["reopen", &id, "--reason", "tests fail"]).ok();
+    // The worktree still says done, but that is what the root already took: no drift, and
+    // reconcile does not close the task again.
+    repo.tasks(&["drift"]).ok();
+    repo.tasks(&["heartbeat"]).ok();
+    let bytes = repo.read_bytes(&format!(".tasks/{id}.md"));
+    repo.tasks(&["reconcile"]).ok();
+    assert_eq!(repo.read_bytes(&format!(".tasks/{id}.md")), bytes);
+    assert_eq!(repo.show(&id)["status"], "open");
+    // A new change in the worktree is still seen.
+    edit(&wt_file(&wt, &id), |t| {
+        add_key(t, "pr_url", "https://github.com/o/r/pull/5")
+    });
+    let doc = repo.tasks(&["drift", "--json"]).expect(7).json();
+    assert_eq!(
+        key_evidence(signal(&doc, &id, "completed_unreconciled"), "pr_url")["resolution"],
+        "take_worktree"
+    );
+}
+
+#[test]
+fn a_copy_never_reopens_a_finished_task_and_review_is_not_skipped() {
+    let repo = Repo::new();
+    // A task finished in the root, set back to open in some worktree's copy.
+    let done = committed_task(&repo, &["Done already"]);
+    repo.tasks(&["claim", &done, "--as", "bob"]).ok();
+    repo.tasks(&["done", &done, "--as", "bob"]).ok();
+    // Committing the new task commits the finished one's file too.
+    let other = committed_task(&repo, &["Other"]);
+    let wt = start(&repo, &other, "alice");
+    edit(&wt_file(&wt, &done), |t| set_key(t, "status", "open"));
+    commit_in(&repo, &wt, "reopen in the copy");
+    let before = repo.read_bytes(&format!(".tasks/{done}.md"));
+    let run = repo.tasks(&["reconcile"]).expect(3);
+    assert!(run.stdout.contains("conflict"), "{}", run.stdout);
+    assert_eq!(repo.read_bytes(&format!(".tasks/{done}.md")), before);
+
+    // With review required and done checks configured, a copy that says done goes to review,
+    // and the skipped checks are on record for the sweep.
+    let repo = Repo::new();
+    repo.write(
+        ".tasks/config.yaml",
+        "review: required\ndone: { checks: [\"true\"] }\n",
+    );
+    commit_tasks(&repo, "config");
+    let id = committed_task(&repo, &["Reviewed"]);
+    let wt = start(&repo, &id, "alice");
+    edit(&wt_file(&wt, &id), |t| set_key(t, "status", "done"));
+    commit_in(&repo, &wt, "done");
+    let doc = repo.tasks(&["reconcile", "--json"]).ok().json();
+    assert_eq!(doc["tasks"][0]["status"]["to"], "in_review", "{doc:#}");
+    assert_eq!(doc["tasks"][0]["status"]["outcome"], "needs_review");
+    let task = repo.show(&id);
+    assert_eq!(task["status"], "in_review");
+    assert_eq!(task["verified"]["skipped"], true, "{task:#}");
+}
+
+#[test]
+fn prune_drops_only_the_record_of_the_worktree_it_prunes() {
+    let repo = Repo::new();
+    let finished = committed_task(&repo, &["Finished"]);
+    let working = committed_task(&repo, &["Still working"]);
+    let wt_done = start(&repo, &finished, "alice");
+    let wt_live = start(&repo, &working, "bob");
+    repo.tasks(&["done", &finished, "--as", "alice"]).ok();
+    std::fs::remove_dir_all(&wt_done).unwrap();
+    // The live claim's folder is away for a moment (a remount, say).
+    let away = repo.root.parent().unwrap().join("away");
+    std::fs::rename(&wt_live, &away).unwrap();
+    repo.tasks(&["worktree", "prune"]).ok();
+    assert!(!branch_exists(&repo, &format!("tasks/{finished}")));
+    std::fs::rename(&away, &wt_live).unwrap();
+    // git still knows the live worktree: its record was not pruned with the other one.
+    let listed = repo.git(&["worktree", "list", "--porcelain"]);
+    assert!(
+        listed.contains(&format!("branch refs/heads/tasks/{working}")),
+        "{listed}"
+    );
 }
