@@ -37,11 +37,21 @@ pub const CLAIM_KEYS: [&str; 4] = ["claimed_by", "claimed_at", "worktree", "bran
 /// Canonicalises an identity through `identities:` (case-insensitive); unknown names are kept.
 pub fn canonical(name: &str, config: &Config) -> String {
     let name = name.trim();
-    for (canon, aliases) in &config.identities {
-        if canon.eq_ignore_ascii_case(name)
-            || aliases.iter().any(|a| a.trim().eq_ignore_ascii_case(name))
-        {
-            return canon.clone();
+    // `Name <email>`: the email, then the name, then the whole text may be the known one.
+    let (display, email) = match name.strip_suffix('>').and_then(|n| n.rsplit_once('<')) {
+        Some((display, email)) => (Some(display.trim()), Some(email.trim())),
+        None => (None, None),
+    };
+    let candidates = [email, display, Some(name)];
+    for candidate in candidates.into_iter().flatten().filter(|c| !c.is_empty()) {
+        for (canon, aliases) in &config.identities {
+            if canon.eq_ignore_ascii_case(candidate)
+                || aliases
+                    .iter()
+                    .any(|a| a.trim().eq_ignore_ascii_case(candidate))
+            {
+                return canon.clone();
+            }
         }
     }
     name.to_string()
@@ -90,11 +100,16 @@ pub fn owner_routes_to(owner: Option<&str>, person: &str, config: &Config) -> bo
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Blocker {
     Status(Status),
-    Dependency { id: String, status: Option<Status> },
+    Dependency {
+        id: String,
+        status: Option<Status>,
+    },
     Placeholder,
     Unroutable(String),
     FailedBefore(String),
     NotFor(String),
+    /// Handed to someone else by `tasks assign`.
+    AssignedTo(String),
 }
 
 impl std::fmt::Display for Blocker {
@@ -110,6 +125,7 @@ impl std::fmt::Display for Blocker {
             Blocker::Unroutable(o) => write!(f, "owner {o} routes to nobody"),
             Blocker::FailedBefore(a) => write!(f, "{a} failed this task before"),
             Blocker::NotFor(p) => write!(f, "owned by someone other than {p}"),
+            Blocker::AssignedTo(a) => write!(f, "assigned to {a}"),
         }
     }
 }
@@ -145,6 +161,12 @@ pub fn blockers(
         && !owner_routes_to(task.owner.as_deref(), person, config)
     {
         out.push(Blocker::NotFor(person.to_string()));
+    }
+    if let Some(assignee) = task.assignee.as_deref().filter(|a| !a.trim().is_empty())
+        && let Some(who) = for_person.or(agent)
+        && !same_person(assignee, who, config)
+    {
+        out.push(Blocker::AssignedTo(canonical(assignee, config)));
     }
     if let Some(agent) = agent
         && task
@@ -270,7 +292,7 @@ pub fn claim(
     }
     let relevant: Vec<&Blocker> = blockers
         .iter()
-        .filter(|b| !(force && matches!(b, Blocker::FailedBefore(_))))
+        .filter(|b| !(force && matches!(b, Blocker::FailedBefore(_) | Blocker::AssignedTo(_))))
         .collect();
     if let Some(first) = relevant.first() {
         let reasons: Vec<String> = relevant.iter().map(|b| b.to_string()).collect();
@@ -278,7 +300,7 @@ pub fn claim(
             "not_ready",
             format!("task {} is not ready: {}", task.id, reasons.join("; ")),
         );
-        if matches!(first, Blocker::FailedBefore(_)) {
+        if matches!(first, Blocker::FailedBefore(_) | Blocker::AssignedTo(_)) {
             err = err.hint("pass --force to claim it anyway");
         }
         return Err(err);
@@ -605,5 +627,28 @@ mod tests {
         assert!(!owner_routes_to(Some("role:backend"), "bob", &config));
         assert!(owner_routes_to(Some("davefowler"), "dave.fowler", &config));
         assert_eq!(canonical("DAVE", &config), "dave.fowler");
+    }
+
+    #[test]
+    fn name_and_email_forms_resolve_through_either_part() {
+        let config = Config::parse(
+            "identities: { dave.fowler: [dave, davefowler, dave@example.com] }
+",
+        )
+        .unwrap();
+        for spelling in [
+            "dave",
+            "Dave.Fowler",
+            "DaveFowler",
+            "Dave Fowler <dave@example.com>",
+            "Someone <DAVE@example.com>",
+            "dave <nobody@example.com>",
+        ] {
+            assert_eq!(canonical(spelling, &config), "dave.fowler", "{spelling}");
+        }
+        assert_eq!(
+            canonical("Eve <eve@example.com>", &config),
+            "Eve <eve@example.com>"
+        );
     }
 }

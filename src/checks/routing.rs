@@ -84,7 +84,7 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
 }
 
 /// (key, name as written, canonical name) for every person's name that is an alias.
-fn aliases_in(raw: &serde_norway::Mapping, config: &Config) -> Vec<(String, String, String)> {
+pub fn aliases_in(raw: &serde_norway::Mapping, config: &Config) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
     for key in PERSON_KEYS {
         let names: Vec<&str> = match raw.get(key) {

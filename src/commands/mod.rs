@@ -1,6 +1,7 @@
 //! The subcommands: the enum, the dispatch, and the context every command gets.
 
 mod approve;
+mod assign;
 mod block;
 mod blocked;
 mod cancel;
@@ -11,6 +12,7 @@ mod drift;
 mod fail;
 mod heartbeat;
 mod hooks;
+mod identities;
 mod init;
 mod list;
 mod new;
@@ -25,6 +27,7 @@ mod start;
 mod status;
 mod unblock;
 mod unclaim;
+mod whoami;
 mod worktree;
 
 use std::io::Read;
@@ -60,6 +63,11 @@ pub enum Command {
     Reopen(reopen::Args),
     Cancel(cancel::Args),
     Set(set::Args),
+    Assign(assign::AssignArgs),
+    Unassign(assign::UnassignArgs),
+    Whoami(whoami::Args),
+    #[command(subcommand)]
+    Identities(identities::Command),
     Drift(drift::Args),
     Reconcile(reconcile::Args),
     Orphans(orphans::Args),
@@ -103,6 +111,10 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Reopen(args) => reopen::run(&ctx, args),
         Command::Cancel(args) => cancel::run(&ctx, args),
         Command::Set(args) => set::run(&ctx, args),
+        Command::Assign(args) => assign::assign(&ctx, args),
+        Command::Unassign(args) => assign::unassign(&ctx, args),
+        Command::Whoami(args) => whoami::run(&ctx, args),
+        Command::Identities(cmd) => identities::run(&ctx, cmd),
         Command::Drift(args) => drift::run(&ctx, args),
         Command::Reconcile(args) => reconcile::run(&ctx, args),
         Command::Orphans(args) => orphans::run(&ctx, args),
@@ -134,21 +146,32 @@ impl Ctx {
     /// The acting identity: `--as`, `TASKS_AGENT`, the holder of the claim on the linked
     /// worktree we are in, git `user.email`, `$USER`; canonicalised.
     pub fn actor(&self, store: &Store) -> Result<Actor> {
-        let given = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-        let raw = given(self.global.actor.clone())
-            .or_else(|| given(std::env::var("TASKS_AGENT").ok()))
-            .or_else(|| self.worktree_holder(store))
-            .or_else(|| given(crate::git::user_email(&std::env::current_dir().ok()?)))
-            .or_else(|| given(std::env::var("USER").ok()))
-            .ok_or_else(|| {
-                Error::failure("no_identity", "cannot tell who is acting").hint(
-                    "pass --as NAME or set TASKS_AGENT; every parallel agent needs its own name",
-                )
-            })?;
+        let (raw, _) = self.identity(store)?;
         Ok(Actor {
             name: lifecycle::canonical(&raw, &store.config),
             now: now(),
         })
+    }
+
+    /// The identity as given, before canonicalising, and where it came from: `flag` (`--as`),
+    /// `env` (`TASKS_AGENT`), `worktree` (the claim on this worktree), `git` (`user.email`),
+    /// `user` (`$USER`).
+    pub fn identity(&self, store: &Store) -> Result<(String, &'static str)> {
+        let given = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        let from = |source: &'static str| move |s: String| (s, source);
+        given(self.global.actor.clone())
+            .map(from("flag"))
+            .or_else(|| given(std::env::var("TASKS_AGENT").ok()).map(from("env")))
+            .or_else(|| self.worktree_holder(store).map(from("worktree")))
+            .or_else(|| {
+                given(crate::git::user_email(&std::env::current_dir().ok()?)).map(from("git"))
+            })
+            .or_else(|| given(std::env::var("USER").ok()).map(from("user")))
+            .ok_or_else(|| {
+                Error::failure("no_identity", "cannot tell who is acting").hint(
+                    "pass --as NAME or set TASKS_AGENT; every parallel agent needs its own name",
+                )
+            })
     }
 
     /// Inside a linked worktree that a live claim records (made by `tasks start`), the

@@ -1,0 +1,83 @@
+//! `tasks assign` and `tasks unassign`: a dispatcher hands a task to someone.
+
+use crate::error::{Error, Result};
+use crate::task::Edit;
+
+/// Hand a task to someone: until it is unassigned, only they can claim it
+///
+/// Writes `assignee` (the canonical name) and `assigned_at`. Others trying to claim it exit 3
+/// unless they pass --force; `ready --for` and `claim --next` offer it to the assignee only.
+/// The sweep flags `pickup_overdue` when it stays unclaimed past `sla.pickup`.
+///
+/// Example: tasks assign T-3b9x alice
+#[derive(Debug, clap::Args)]
+pub struct AssignArgs {
+    /// The task id (or a unique prefix)
+    pub id: String,
+    /// Who gets it (a person; any alias is written as the canonical name)
+    pub name: String,
+}
+
+/// Take a task's assignment away, so anyone it routes to can claim it
+///
+/// Example: tasks unassign T-3b9x
+#[derive(Debug, clap::Args)]
+pub struct UnassignArgs {
+    /// The task id (or a unique prefix)
+    pub id: String,
+}
+
+pub fn assign(ctx: &super::Ctx, args: &AssignArgs) -> Result<()> {
+    let name = args.name.trim();
+    if name.is_empty() || name.starts_with("role:") {
+        return Err(Error::usage(
+            "assign hands a task to one person: give a name, not a role (owner: role:… routes to a role)",
+        ));
+    }
+    let (entry, task) = super::update(ctx, &args.id, |task, actor, store, _| {
+        if task.status.is_claimed() || task.status.is_finished() {
+            let why = match task.claimed_by.as_deref() {
+                Some(h) if task.status.is_claimed() => format!("it is claimed by {h}"),
+                _ => format!("it is {}", task.status),
+            };
+            return Err(Error::conflict(
+                "not_allowed",
+                format!("cannot assign {}: {why}", task.id),
+            ));
+        }
+        let who = super::set::person(name, &store.config);
+        let mut edit = Edit::default();
+        if task.assignee.as_deref() != Some(who.as_str()) {
+            edit.set("assignee", who.as_str())
+                .set("assigned_at", actor.now.as_str());
+        }
+        Ok(edit)
+    })?;
+    let who = task.assignee.clone().unwrap_or_default();
+    super::report(
+        ctx,
+        &entry.path,
+        &task,
+        &format!("{}: assigned to {who}", task.id),
+    );
+    Ok(())
+}
+
+pub fn unassign(ctx: &super::Ctx, args: &UnassignArgs) -> Result<()> {
+    let (entry, task) = super::update(ctx, &args.id, |task, _, _, _| {
+        let mut edit = Edit::default();
+        for key in ["assignee", "assigned_at"] {
+            if task.raw.contains_key(key) {
+                edit.remove(key);
+            }
+        }
+        Ok(edit)
+    })?;
+    super::report(
+        ctx,
+        &entry.path,
+        &task,
+        &format!("{}: not assigned", task.id),
+    );
+    Ok(())
+}
