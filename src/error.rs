@@ -20,6 +20,8 @@ pub enum Kind {
     ChecksFailed,
     /// 7: a sweep found signals at or above `--fail-on`. The report itself is the output.
     Signals,
+    /// `tasks exec` exits with its worker's status.
+    Worker(u8),
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
             Kind::LockTimeout => 5,
             Kind::ChecksFailed => 6,
             Kind::Signals => 7,
+            Kind::Worker(code) => code,
         }
     }
 }

@@ -31,6 +31,23 @@ pub struct Transition {
     pub lease: LeaseAction,
 }
 
+/// The outcomes a claim can end with.
+pub const OUTCOMES: [&str; 8] = [
+    "completed",
+    "completed_with_pr",
+    "needs_review",
+    "needs_review_fix",
+    "blocked",
+    "failed",
+    "released",
+    "expired",
+];
+
+/// The outcome named `text`, if it is one.
+pub fn known_outcome(text: &str) -> Option<&'static str> {
+    OUTCOMES.into_iter().find(|o| *o == text)
+}
+
 /// The keys of a live claim: present only while the task is in progress or in review.
 pub const CLAIM_KEYS: [&str; 4] = ["claimed_by", "claimed_at", "worktree", "branch"];
 
@@ -393,9 +410,20 @@ pub fn done(
 }
 
 /// A reviewer accepts a task in review: it is done, and the claim ends.
-pub fn approve(task: &Task, actor: &Actor) -> Result<Transition> {
+/// A reviewer accepts work in review. The claimant cannot approve their own work unless
+/// `force`.
+pub fn approve(task: &Task, actor: &Actor, config: &Config, force: bool) -> Result<Transition> {
     if task.status != Status::InReview {
         return Err(not_allowed(task, "approve"));
+    }
+    if let Some(h) = holder(task, config).filter(|h| same_person(h, &actor.name, config))
+        && !force
+    {
+        return Err(Error::conflict(
+            "own_work",
+            format!("{} cannot approve {}: it is their own work", h, task.id),
+        )
+        .hint("someone else reviews it; pass --force to approve it anyway"));
     }
     let outcome = if task.get_str("pr_url").is_some() {
         "completed_with_pr"
@@ -404,6 +432,8 @@ pub fn approve(task: &Task, actor: &Actor) -> Result<Transition> {
     };
     let mut edit = base(task, actor, Status::Done);
     end_claim(&mut edit, actor, outcome, None);
+    edit.set("reviewed_by", actor.name.as_str())
+        .set("reviewed_at", actor.now.as_str());
     Ok(Transition {
         edit,
         from: task.status,

@@ -179,7 +179,17 @@ pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
         reasons.push(format!("its worktree {} is gone", store.display(&path)));
         evidence["worktree"] = json!(store.display(&path));
     }
-    if let Some(l) = lease::read(&store.state_dir, &t.id) {
+    // A worker `tasks exec` saw finish its work in the worktree copy is not gone: the task
+    // waits for a reconcile, which `completed_unreconciled` reports.
+    let finished_in_copy = std::fs::read_to_string(crate::commands::tombstone_path(store, &t.id))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .is_some_and(|tomb| {
+            tomb["state"] == "completed_unreconciled"
+                && tomb["finished_at"].as_str().and_then(time)
+                    >= t.claimed_at.as_deref().and_then(time)
+        });
+    if let Some(l) = lease::read(&store.state_dir, &t.id).filter(|_| !finished_in_copy) {
         let here = lease::hostname();
         let local = l.host.is_some() && l.host == here;
         if let Some(pid) = l.pid.filter(|p| local && pid_alive(*p) == Some(false)) {

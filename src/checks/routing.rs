@@ -12,11 +12,12 @@ use crate::store::Scan;
 use crate::task::Status;
 
 /// The keys that hold a person's name.
-const PERSON_KEYS: [&str; 5] = [
+const PERSON_KEYS: [&str; 6] = [
     "owner",
     "assignee",
     "claimed_by",
     "outcome_by",
+    "reviewed_by",
     "failed_agents",
 ];
 

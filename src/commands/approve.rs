@@ -4,14 +4,22 @@ use crate::error::Result;
 use crate::lifecycle;
 
 /// Accept a task in review: it becomes done (outcome `completed` or `completed_with_pr`)
+///
+/// Records the reviewer as `reviewed_by` and `reviewed_at`. The claimant cannot approve their
+/// own work (exit 3) unless --force.
+///
+/// Example: tasks approve T-3b9x --as reviewer
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
     pub id: String,
+    /// Approve your own work
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
-    super::transition(ctx, &args.id, |task, actor, _| {
-        lifecycle::approve(task, actor)
+    super::transition(ctx, &args.id, |task, actor, store| {
+        lifecycle::approve(task, actor, &store.config, args.force)
     })
 }

@@ -33,38 +33,59 @@ pub struct Args {
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let store = ctx.store()?;
     let actor = ctx.actor(&store)?;
-    let scan = store.scan();
     let opts = super::ClaimLease {
         duration: args.lease,
         pid: args.pid,
     };
-    let candidates = candidates(ctx, &store, &actor, &scan, args.id.as_deref())?;
+    let (path, task, message) =
+        acquire(ctx, &store, &actor, args.id.as_deref(), args.force, &opts)?;
+    if ctx.out.json {
+        ctx.out.print_json(&output::one_task(&task, &path));
+    } else {
+        println!("{}", task.id);
+        ctx.out
+            .status(&format!("{}: {} — {message}", task.id, task.title));
+    }
+    Ok(())
+}
+
+/// Claims the task `id` (or, with `None`, the first ready one) under the lock: the file it is
+/// in, the task as written, and what happened (a new claim, or a renewal).
+pub fn acquire(
+    ctx: &super::Ctx,
+    store: &Store,
+    actor: &Actor,
+    id: Option<&str>,
+    force: bool,
+    opts: &super::ClaimLease,
+) -> Result<(std::path::PathBuf, crate::task::Task, String)> {
+    let scan = store.scan();
+    let candidates = candidates(ctx, store, actor, &scan, id)?;
     let _lock = store.lock(ctx.out.quiet)?;
     for entry in candidates {
-        let Some((full, decision)) =
-            decide(&store, &actor, &scan, entry, args.id.is_none(), args.force)?
+        let Some((full, decision)) = decide(store, actor, &scan, entry, id.is_none(), force)?
         else {
             continue;
         };
-        let (task, message) = match decision {
+        return Ok(match decision {
             Claim::Renew => {
-                super::renew_lease(&store, &actor, &full.task.id, Some(&opts))?;
-                (full.task, "you already hold it; lease renewed".to_string())
+                super::renew_lease(store, actor, &full.task.id, Some(opts))?;
+                (
+                    entry.path.clone(),
+                    full.task,
+                    "you already hold it; lease renewed".to_string(),
+                )
             }
             Claim::New(t) => {
                 let task = store.write_edit(&entry.path, &full.text, &t.edit)?;
-                super::finish(&store, &actor, &task, &t, Some(&opts))?;
-                (task, format!("claimed as {}", actor.name))
+                super::finish(store, actor, &task, &t, Some(opts))?;
+                (
+                    entry.path.clone(),
+                    task,
+                    format!("claimed as {}", actor.name),
+                )
             }
-        };
-        if ctx.out.json {
-            ctx.out.print_json(&output::one_task(&task, &entry.path));
-        } else {
-            println!("{}", task.id);
-            ctx.out
-                .status(&format!("{}: {} — {message}", task.id, task.title));
-        }
-        return Ok(());
+        });
     }
     Err(nothing_ready(&actor.name))
 }

@@ -1,13 +1,15 @@
 //! `tasks done`: finish a claimed task, with its evidence, after the done checks pass.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_norway::{Mapping, Value};
 
+use crate::config::Requirement;
 use crate::error::{Error, Kind, Result};
 use crate::lifecycle::{self, Evidence};
 use crate::task::Edit;
-use crate::verify::{self, CheckResult};
+use crate::verify;
 
 const DEFAULT_CHECK_TIMEOUT_SECS: u64 = 20 * 60;
 
@@ -36,13 +38,22 @@ pub struct Args {
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
+    let (checks, dir, detected) = {
+        let store = ctx.store()?;
+        let scan = store.scan();
+        let entry = store.resolve(&scan, &args.id)?;
+        let dir = work_dir(&store, &entry.task);
+        // A required commit not given nor recorded is the worktree's HEAD.
+        let needs_commit = store.config.done.require.contains(&Requirement::Commit)
+            && entry.task.get_str("commit").is_none();
+        let detected = (needs_commit && args.commit.is_none())
+            .then(|| verify::head_commit(&dir))
+            .flatten();
+        (store.config.done.checks.clone(), dir, detected)
+    };
     let evidence = Evidence {
         pr_url: args.pr.clone(),
-        commit: args.commit.clone(),
-    };
-    let checks = {
-        let store = ctx.store()?;
-        store.config.done.checks.clone()
+        commit: args.commit.clone().or(detected),
     };
     let verified = if args.no_verify {
         let reason = super::reason(args.reason.as_deref().unwrap_or_default())?;
@@ -54,7 +65,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     } else if checks.is_empty() {
         None
     } else {
-        Some(run_checks(ctx, args, &evidence, &checks)?)
+        Some(run_checks(ctx, args, &evidence, &checks, &dir)?)
     };
     super::transition(ctx, &args.id, |task, actor, store| {
         let mut t = lifecycle::done(task, actor, &store.config, &evidence)?;
@@ -65,6 +76,14 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     })
 }
 
+/// Where the task's work is: its recorded worktree, else the worktree we are in, else the root.
+fn work_dir(store: &crate::store::Store, task: &crate::task::Task) -> PathBuf {
+    crate::checks::orphans::recorded_worktree(store, task)
+        .filter(|p| p.is_dir())
+        .or_else(|| store.git.as_ref().map(|g| g.current_worktree.clone()))
+        .unwrap_or_else(|| store.root.clone())
+}
+
 /// Runs the checks without holding the lock (they may take minutes). The task is checked
 /// first so nobody waits on checks for a task they cannot finish.
 fn run_checks(
@@ -72,6 +91,7 @@ fn run_checks(
     args: &Args,
     evidence: &Evidence,
     checks: &[String],
+    dir: &Path,
 ) -> Result<Value> {
     let store = ctx.store()?;
     let actor = ctx.actor(&store)?;
@@ -80,13 +100,6 @@ fn run_checks(
     let full = store.reread(entry)?;
     lifecycle::done(&full.task, &actor, &store.config, evidence)?;
 
-    let dir = full
-        .task
-        .get_str("worktree")
-        .map(std::path::PathBuf::from)
-        .filter(|p| p.is_dir())
-        .or_else(|| store.git.as_ref().map(|g| g.current_worktree.clone()))
-        .unwrap_or_else(|| store.root.clone());
     let timeout = Duration::from_secs(
         store
             .config
@@ -94,27 +107,44 @@ fn run_checks(
             .timeout
             .map_or(DEFAULT_CHECK_TIMEOUT_SECS, |d| d.secs()),
     );
+    let mut ran = Vec::new();
     for check in checks {
         ctx.out
             .status(&format!("Running done check in {}: {check}", dir.display()));
-        let result = verify::run_check(check, &dir, timeout);
-        if result == CheckResult::Passed {
+        let run = verify::run_check(check, dir, timeout);
+        let mut record = Mapping::new();
+        record.insert("cmd".into(), check.as_str().into());
+        record.insert("exit".into(), Value::Number(run.ended.code().into()));
+        record.insert("seconds".into(), Value::Number(round(run.seconds).into()));
+        ran.push(Value::Mapping(record));
+        if run.ended.passed() {
             continue;
         }
-        let what = match &result {
-            CheckResult::Failed(Some(code)) => format!("exited {code}"),
-            CheckResult::Failed(None) => "was killed by a signal".to_string(),
-            CheckResult::TimedOut => format!(
+        let what = match &run.ended {
+            verify::Ended::TimedOut => format!(
                 "did not finish within {}",
                 crate::config::Duration(timeout.as_secs())
             ),
-            CheckResult::CouldNotStart(e) => format!("could not start: {e}"),
-            CheckResult::Passed => unreachable!(),
+            other => other.describe(),
+        };
+        // The note keeps the last lines of output, so the failure can be read later.
+        let tail: Vec<&str> = run
+            .tail
+            .iter()
+            .rev()
+            .take(5)
+            .rev()
+            .map(String::as_str)
+            .collect();
+        let output = if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; last output: {}", tail.join(" / "))
         };
         super::update(ctx, &args.id, |_, actor, _, _| {
             Ok(Edit {
                 note: Some(format!(
-                    "- {} {}: done check `{check}` {what}",
+                    "- {} {}: done check `{check}` {what}{output}",
                     actor.now, actor.name
                 )),
                 ..Edit::default()
@@ -130,12 +160,17 @@ fn run_checks(
         )
         .hint("fix the problem and run `tasks done` again; its output is above"));
     }
-    let commit = args.commit.clone().or_else(|| verify::head_commit(&dir));
+    let commit = evidence.commit.clone().or_else(|| verify::head_commit(dir));
     let mut v = Mapping::new();
     v.insert("at".into(), super::now().into());
     if let Some(c) = commit {
         v.insert("commit".into(), c.into());
     }
-    v.insert("checks".into(), lifecycle::strings(checks));
+    v.insert("checks".into(), Value::Sequence(ran));
     Ok(Value::Mapping(v))
+}
+
+/// Seconds to a tenth, as a YAML number.
+fn round(seconds: f64) -> f64 {
+    (seconds * 10.0).round() / 10.0
 }

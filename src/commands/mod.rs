@@ -9,6 +9,7 @@ mod claim;
 mod dep;
 mod done;
 mod drift;
+mod exec;
 mod fail;
 mod heartbeat;
 mod hooks;
@@ -42,6 +43,8 @@ use crate::output::{self, Output};
 use crate::store::{Entry, Locate, Scan, Store, events, lease};
 use crate::task::{Edit, Status, Task};
 
+pub use exec::tombstone_path;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Init(init::Args),
@@ -52,6 +55,7 @@ pub enum Command {
     Blocked(blocked::Args),
     Claim(claim::Args),
     Start(start::Args),
+    Exec(exec::Args),
     Heartbeat(heartbeat::Args),
     Note(note::Args),
     Done(done::Args),
@@ -100,6 +104,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Blocked(args) => blocked::run(&ctx, args),
         Command::Claim(args) => claim::run(&ctx, args),
         Command::Start(args) => start::run(&ctx, args),
+        Command::Exec(args) => exec::run(&ctx, args),
         Command::Heartbeat(args) => heartbeat::run(&ctx, args),
         Command::Note(args) => note::run(&ctx, args),
         Command::Done(args) => done::run(&ctx, args),

@@ -4,7 +4,7 @@ use serde_json::{Value as Json, json};
 
 use crate::checks::drift::{self, Drift, DriftKind, value_text};
 use crate::error::{Error, Kind, Result};
-use crate::lifecycle::{Actor, CLAIM_KEYS, LeaseAction, Transition};
+use crate::lifecycle::{self, Actor, CLAIM_KEYS, LeaseAction, Transition};
 use crate::merge::{self, Plan, Prefer};
 use crate::output::{SCHEMA_VERSION, yaml_to_json};
 use crate::store::{Store, atomic, lease, scan};
@@ -31,18 +31,6 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "SIDE")]
     pub prefer: Option<Prefer>,
 }
-
-/// The outcomes a claim can end with.
-const OUTCOMES: [&str; 8] = [
-    "completed",
-    "completed_with_pr",
-    "needs_review",
-    "needs_review_fix",
-    "blocked",
-    "failed",
-    "released",
-    "expired",
-];
 
 /// What reconcile did (or would do) to one task from one worktree.
 struct Applied {
@@ -396,7 +384,7 @@ fn plan_edit(
         let outcome = match taken("outcome") {
             Some(v) => {
                 let text = v.and_then(|v| v.as_str()).unwrap_or_default();
-                OUTCOMES.iter().copied().find(|o| *o == text)
+                lifecycle::known_outcome(text)
             }
             None => {
                 if let Some(o) = derived {

@@ -20,7 +20,7 @@ pub struct Args {
     pub pairs: Vec<String>,
 }
 
-const LIFECYCLE_KEYS: [&str; 18] = [
+const LIFECYCLE_KEYS: [&str; 20] = [
     "id",
     "status",
     "claimed_by",
@@ -37,6 +37,8 @@ const LIFECYCLE_KEYS: [&str; 18] = [
     "pr_number",
     "commit",
     "verified",
+    "reviewed_by",
+    "reviewed_at",
     "created_at",
     "updated_at",
 ];

@@ -567,10 +567,14 @@ fn done_checks_gate_done_with_exit_6_and_record_evidence() {
     assert_eq!(t["status"], "done");
     let head = repo.git_in(&wt, &["rev-parse", "HEAD"]);
     assert_eq!(t["verified"]["commit"], head.trim());
-    assert_eq!(
-        t["verified"]["checks"],
-        serde_json::json!(["echo checking-now", "test -f built.txt"])
-    );
+    // Each check with its exit status and how long it took.
+    let checks = t["verified"]["checks"].as_array().unwrap();
+    let cmds: Vec<&str> = checks.iter().map(|c| c["cmd"].as_str().unwrap()).collect();
+    assert_eq!(cmds, ["echo checking-now", "test -f built.txt"]);
+    for c in checks {
+        assert_eq!(c["exit"], 0, "{c}");
+        assert!(c["seconds"].as_f64().is_some_and(|s| s >= 0.0), "{c}");
+    }
 
     // Skipping is allowed, with a reason, and recorded.
     let other = repo.new_task(&["skipped"]);
