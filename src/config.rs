@@ -132,6 +132,24 @@ impl Config {
                 ),
             ));
         }
+        // One spelling may name one person only: otherwise which one it means is a guess.
+        let mut seen: Vec<(String, &str)> = Vec::new();
+        for (canon, aliases) in &config.identities {
+            for name in std::iter::once(canon).chain(aliases) {
+                let key = name.trim().to_lowercase();
+                if let Some((_, other)) = seen.iter().find(|(k, o)| *k == key && *o != canon) {
+                    let line = text
+                        .lines()
+                        .position(|l| l.to_lowercase().contains(&key))
+                        .map_or(1, |i| i + 1);
+                    return Err((
+                        line,
+                        format!("identities: `{name}` names both {other} and {canon}"),
+                    ));
+                }
+                seen.push((key, canon.as_str()));
+            }
+        }
         Ok(config)
     }
 
@@ -267,6 +285,12 @@ mod tests {
         assert!("10".parse::<Duration>().is_err());
         assert!("1x".parse::<Duration>().is_err());
         assert_eq!(Duration(5400).to_string(), "1h30m");
+        assert!(
+            Config::parse("identities: { a: [x], b: [X] }\n")
+                .unwrap_err()
+                .1
+                .contains("names both a and b")
+        );
         // Durations are added to dates: a century is the most that means anything.
         assert!("36500d".parse::<Duration>().is_ok());
         assert!("36501d".parse::<Duration>().is_err());

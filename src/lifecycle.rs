@@ -171,10 +171,21 @@ pub fn blockers(
     if task.kind == Kind::Placeholder {
         out.push(Blocker::Placeholder);
     }
-    if !owner_routes(task.owner.as_deref(), config) {
+    let assigned = task
+        .assignee
+        .as_deref()
+        .is_some_and(|a| !a.trim().is_empty());
+    if !assigned && !owner_routes(task.owner.as_deref(), config) {
         out.push(Blocker::Unroutable(task.owner.clone().unwrap_or_default()));
     }
+    // A task handed to someone by `assign` is theirs, whoever owns it.
+    let assigned_to = |who: &str| {
+        task.assignee
+            .as_deref()
+            .is_some_and(|a| same_person(a, who, config))
+    };
     if let Some(person) = for_person
+        && !assigned_to(person)
         && !owner_routes_to(task.owner.as_deref(), person, config)
     {
         out.push(Blocker::NotFor(person.to_string()));
@@ -325,6 +336,12 @@ pub fn claim(
     let mut edit = base(task, actor, Status::InProgress);
     edit.set("claimed_by", actor.name.as_str())
         .set("claimed_at", actor.now.as_str());
+    // An assignment is a hand-over before a claim: the claim takes it up.
+    for key in ["assignee", "assigned_at"] {
+        if task.raw.contains_key(key) {
+            edit.remove(key);
+        }
+    }
     Ok(Claim::New(Transition {
         edit,
         from: task.status,

@@ -67,7 +67,11 @@ pub fn of(store: &Store, branches: &git::Branches, task: &Task) -> Liveness {
     let commit_expiry = commit.as_ref().map(|c| c.1 + lease_len);
     let expires = [lease_expiry, commit_expiry].into_iter().flatten().max();
     Liveness {
-        holder: task.claimed_by.clone().unwrap_or_default(),
+        holder: task
+            .claimed_by
+            .as_deref()
+            .map(|h| crate::lifecycle::canonical(h, &store.config))
+            .unwrap_or_default(),
         lease,
         commit,
         last_sign,
@@ -172,7 +176,10 @@ pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
     if t.status != Status::InProgress {
         return None;
     }
-    let holder = t.claimed_by.as_deref().unwrap_or("nobody");
+    let holder = t.claimed_by.as_deref().map_or_else(
+        || "nobody".to_string(),
+        |h| crate::lifecycle::canonical(h, &store.config),
+    );
     let mut reasons = Vec::new();
     let mut evidence = json!({ "claimed_by": t.claimed_by });
     if let Some(path) = recorded_worktree(store, t).filter(|p| !p.is_dir()) {

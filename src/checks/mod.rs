@@ -166,6 +166,7 @@ impl Report {
         scan: &Scan,
         now: DateTime<Utc>,
         all: bool,
+        config: &crate::config::Config,
     ) -> Report {
         // A task only a worktree has: the status its copy says (from the drift evidence).
         let worktree_status: Vec<(String, String)> = signals
@@ -215,7 +216,8 @@ impl Report {
                 age_seconds: changed.map(|c| (now - c).num_seconds()),
                 holder: task
                     .filter(|t| t.status.is_claimed())
-                    .and_then(|t| t.claimed_by.clone()),
+                    .and_then(|t| t.claimed_by.as_deref())
+                    .map(|h| crate::lifecycle::canonical(h, config)),
             });
         }
         let worst = |r: &Row| r.signals.first().map(|s| s.severity);

@@ -6,8 +6,9 @@ use crate::task::Edit;
 /// Hand a task to someone: until it is unassigned, only they can claim it
 ///
 /// Writes `assignee` (the canonical name) and `assigned_at`. Others trying to claim it exit 3
-/// unless they pass --force; `ready --for` and `claim --next` offer it to the assignee only.
-/// The sweep flags `pickup_overdue` when it stays unclaimed past `sla.pickup`.
+/// unless they pass --force; `ready --for` and `claim --next` offer it to the assignee only,
+/// whoever owns it. The claim takes the assignment up (both keys go). The sweep flags
+/// `pickup_overdue` when it stays unclaimed past `sla.pickup`.
 ///
 /// Example: tasks assign T-3b9x alice
 #[derive(Debug, clap::Args)]
@@ -29,7 +30,12 @@ pub struct UnassignArgs {
 
 pub fn assign(ctx: &super::Ctx, args: &AssignArgs) -> Result<()> {
     let name = args.name.trim();
-    if name.is_empty() || name.starts_with("role:") {
+    if name.is_empty() {
+        return Err(Error::usage(
+            "assign needs the name of the person to hand the task to",
+        ));
+    }
+    if name.starts_with("role:") {
         return Err(Error::usage(
             "assign hands a task to one person: give a name, not a role (owner: role:… routes to a role)",
         ));
@@ -41,13 +47,17 @@ pub fn assign(ctx: &super::Ctx, args: &AssignArgs) -> Result<()> {
                 _ => format!("it is {}", task.status),
             };
             return Err(Error::conflict(
-                "not_allowed",
+                "transition_not_allowed",
                 format!("cannot assign {}: {why}", task.id),
             ));
         }
         let who = super::set::person(name, &store.config);
         let mut edit = Edit::default();
-        if task.assignee.as_deref() != Some(who.as_str()) {
+        let same = task
+            .assignee
+            .as_deref()
+            .is_some_and(|a| crate::lifecycle::same_person(a, &who, &store.config));
+        if !same {
             edit.set("assignee", who.as_str())
                 .set("assigned_at", actor.now.as_str());
         }

@@ -25,7 +25,8 @@ pub struct Args {
     /// The worker's process id, so a sweep can tell when it is gone
     #[arg(long)]
     pub pid: Option<u32>,
-    /// Claim a task you failed before (with an id; --next never picks those)
+    /// Claim a task you failed before, or one assigned to someone else (with an id; --next
+    /// never picks those)
     #[arg(long)]
     pub force: bool,
 }

@@ -141,7 +141,14 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let scan = store.scan();
     let now = super::now_time();
     let signals = checks::sweep(&store, &scan, now);
-    let report = Report::sweep(actor.now.clone(), signals, &scan, now, args.all);
+    let report = Report::sweep(
+        actor.now.clone(),
+        signals,
+        &scan,
+        now,
+        args.all,
+        &store.config,
+    );
     let duration_ms = started.elapsed().as_millis() as u64;
     let snapshot = snapshot(&actor, &scan, &report, duration_ms);
     write_snapshot(&store, &snapshot)?;

@@ -26,6 +26,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .for_person
         .as_deref()
         .map(|p| lifecycle::canonical(p, &store.config));
+    // Asking for someone else: what they failed before is left out, not what you did.
+    let agent = person.clone().or(agent);
     let mut ready = super::ready_set(&scan, agent.as_deref(), person.as_deref(), &store.config);
     if let Some(n) = args.limit {
         ready.truncate(n);

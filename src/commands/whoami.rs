@@ -19,6 +19,7 @@ pub struct Args {}
 pub fn run(ctx: &super::Ctx, _: &Args) -> Result<()> {
     let store = ctx.store()?;
     let (given, source) = ctx.identity(&store)?;
+    let given = given.trim().to_string();
     let name = lifecycle::canonical(&given, &store.config);
     let aliases: Vec<String> = store
         .config
