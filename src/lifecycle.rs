@@ -62,10 +62,7 @@ pub fn canonical(name: &str, config: &Config) -> String {
     let candidates = [email, display, Some(name)];
     for candidate in candidates.into_iter().flatten().filter(|c| !c.is_empty()) {
         for (canon, aliases) in &config.identities {
-            if canon.eq_ignore_ascii_case(candidate)
-                || aliases
-                    .iter()
-                    .any(|a| a.trim().eq_ignore_ascii_case(candidate))
+            if same_text(canon, candidate) || aliases.iter().any(|a| same_text(a.trim(), candidate))
             {
                 return canon.clone();
             }
@@ -74,9 +71,14 @@ pub fn canonical(name: &str, config: &Config) -> String {
     name.to_string()
 }
 
+/// Equal but for letter case (any script, not only ASCII).
+fn same_text(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
 /// Are these two names one person? Compared after canonicalising, ignoring case.
 pub fn same_person(a: &str, b: &str, config: &Config) -> bool {
-    canonical(a, config).eq_ignore_ascii_case(&canonical(b, config))
+    same_text(&canonical(a, config), &canonical(b, config))
 }
 
 /// Does this owner route to anybody at all?
@@ -88,12 +90,16 @@ pub fn owner_routes(owner: Option<&str>, config: &Config) -> bool {
                 .roles
                 .get(role.trim())
                 .is_some_and(|people| !people.is_empty()),
+            // Under strict routing a person must be known: in `identities:` or in a role.
             None => {
+                let who = canonical(o, config);
                 !config.routing.strict
+                    || config.identities.keys().any(|k| same_text(k, &who))
                     || config
-                        .identities
-                        .keys()
-                        .any(|k| k.eq_ignore_ascii_case(&canonical(o, config)))
+                        .roles
+                        .values()
+                        .flatten()
+                        .any(|p| same_text(&canonical(p, config), &who))
             }
         },
     }

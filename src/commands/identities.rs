@@ -128,7 +128,7 @@ fn canonical_value(v: &Value, config: &crate::config::Config) -> Value {
             for item in items {
                 let c = canonical_value(item, config);
                 let seen = out.iter().any(|o| match (o.as_str(), c.as_str()) {
-                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    (Some(a), Some(b)) => a.to_lowercase() == b.to_lowercase(),
                     _ => *o == c,
                 });
                 if !seen {

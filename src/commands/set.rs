@@ -51,7 +51,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .ok_or_else(|| Error::usage(format!("`{pair}` is not KEY=VALUE")))?;
         parsed.push((key.trim().to_string(), value.trim().to_string()));
     }
-    let (entry, task) = super::update(ctx, &args.id, |_, _, store, _| {
+    let (entry, task) = super::update(ctx, &args.id, |_, actor, store, _| {
         let mut edit = Edit::default();
         for (key, value) in &parsed {
             if LIFECYCLE_KEYS.contains(&key.as_str()) {
@@ -76,12 +76,19 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
                     return Err(Error::failure("invalid_input", "a task needs a title"));
                 }
                 edit.remove(key);
+                if key == "assignee" {
+                    edit.remove("assigned_at");
+                }
                 continue;
             }
             edit.changes.push(crate::task::Change::Set(
                 key.clone(),
                 value_for(key, value, &store.config)?,
             ));
+            // An assignment starts the pickup clock, as `tasks assign` does.
+            if key == "assignee" {
+                edit.set("assigned_at", actor.now.as_str());
+            }
         }
         Ok(edit)
     })?;

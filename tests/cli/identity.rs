@@ -310,7 +310,6 @@ fn inside_a_started_worktree_the_claim_holder_is_the_identity() {
 }
 
 #[test]
-#[ignore = "bug: identities match with eq_ignore_ascii_case, so non-ASCII letters are case-sensitive (`--as JOSÉ` stays `JOSÉ`)"]
 fn identities_match_case_insensitively_beyond_ascii() {
     let repo = Repo::new();
     write_config(
@@ -1447,4 +1446,84 @@ fn json_documents_for_whoami_assign_unassign_and_identities_fix() {
         );
     }
     assert_eq!(lease(&repo, "J-2")["holder"], "dave.fowler");
+}
+
+#[test]
+fn an_assignment_is_offered_to_its_assignee_and_taken_up_by_the_claim() {
+    let repo = Repo::new();
+    write_config(&repo, "roles: { backend: [alice] }\n");
+    at(
+        &repo,
+        T0,
+        &["new", "Carol's", "--id", "A-1", "--owner", "carol"],
+    )
+    .ok();
+    at(&repo, T0, &["assign", "A-1", "bob"]).ok();
+    // Assigned to bob, so offered to bob whoever owns it; not to carol any more.
+    let for_bob = one_doc(&at(&repo, T0, &["ready", "--for", "bob", "--json"]).ok());
+    assert_eq!(ids(&for_bob), ["A-1"]);
+    let for_carol = one_doc(&at(&repo, T0, &["ready", "--for", "carol", "--json"]).ok());
+    assert!(ids(&for_carol).is_empty(), "{for_carol:#}");
+    at(&repo, T0, &["claim", "--next", "--as", "bob"]).ok();
+    let task = repo.show("A-1");
+    assert_eq!(task["claimed_by"], "bob");
+    assert!(
+        task.get("assignee").is_none() && task.get("assigned_at").is_none(),
+        "{task:#}"
+    );
+    // bob fails it: it is open again and not held back for him, so carol's routing applies.
+    at(
+        &repo,
+        T1,
+        &["fail", "A-1", "--as", "bob", "--reason", "stuck"],
+    )
+    .ok();
+    let for_carol = one_doc(&at(&repo, T1, &["ready", "--for", "carol", "--json"]).ok());
+    assert_eq!(ids(&for_carol), ["A-1"]);
+    // ready --for bob leaves out what bob failed, whoever asks.
+    let for_bob = one_doc(
+        &at(
+            &repo,
+            T1,
+            &["ready", "--for", "bob", "--as", "alice", "--json"],
+        )
+        .ok(),
+    );
+    assert!(ids(&for_bob).is_empty(), "{for_bob:#}");
+    // No pickup_overdue from the old assignment.
+    let sweep = one_doc(
+        &at(
+            &repo,
+            "2035-01-02T00:00:00Z",
+            &["heartbeat", "--json", "--fail-on", "never"],
+        )
+        .ok(),
+    );
+    assert!(!sweep.to_string().contains("pickup_overdue"), "{sweep:#}");
+}
+
+#[test]
+fn set_assignee_starts_the_pickup_clock_and_strict_routing_knows_role_members() {
+    let repo = Repo::new();
+    write_config(
+        &repo,
+        "roles: { backend: [alice] }\nrouting: { strict: true }\nsla: { pickup: 30m }\n",
+    );
+    at(&repo, T0, &["new", "Set", "--id", "S-1"]).ok();
+    at(&repo, T0, &["set", "S-1", "assignee=alice"]).ok();
+    assert_eq!(repo.show("S-1")["assigned_at"], T0);
+    at(&repo, T0, &["set", "S-1", "assignee="]).ok();
+    assert!(repo.show("S-1").get("assigned_at").is_none());
+    // alice is known through her role, so a task she owns routes to her under strict routing.
+    at(
+        &repo,
+        T0,
+        &["new", "Hers", "--id", "H-1", "--owner", "alice"],
+    )
+    .ok();
+    let for_alice = one_doc(&at(&repo, T0, &["ready", "--for", "alice", "--json"]).ok());
+    assert!(
+        ids(&for_alice).contains(&"H-1".to_string()),
+        "{for_alice:#}"
+    );
 }
