@@ -564,6 +564,13 @@ pub fn reopen(task: &Task, actor: &Actor, reason: &str) -> Result<Transition> {
     let outcome = match task.status {
         Status::InReview => {
             end_claim(&mut edit, actor, "needs_review_fix", Some(reason));
+            // What the review asks for stays in the body, where the next worker reads it.
+            edit.note = Some(format!(
+                "- {} {}: review: {}",
+                actor.now,
+                actor.name,
+                reason.replace('\n', " ")
+            ));
             Some("needs_review_fix")
         }
         Status::Done | Status::Cancelled => {
