@@ -4,6 +4,7 @@ mod common;
 
 mod bad_files;
 mod concurrency;
+mod done;
 mod identity;
 mod json;
 mod lifecycle;
