@@ -52,6 +52,8 @@ impl Ended {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub ended: Ended,
+    /// The process id it ran as (none when it could not start).
+    pub pid: Option<u32>,
     pub seconds: f64,
     /// The last lines it printed (stdout and stderr, as they came).
     pub tail: Vec<String>,
@@ -84,6 +86,7 @@ pub fn run(
         Err(e) => {
             return Outcome {
                 ended: Ended::CouldNotStart(e.to_string()),
+                pid: None,
                 seconds: 0.0,
                 tail: Vec::new(),
             };
@@ -136,6 +139,7 @@ pub fn run(
         .unwrap_or_default();
     Outcome {
         ended,
+        pid: Some(pid),
         seconds: started.elapsed().as_secs_f64(),
         tail,
     }

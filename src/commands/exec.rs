@@ -79,7 +79,6 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let every = Duration::from_secs(lease_secs / 3);
     let mut last: Option<Instant> = None;
     let started_at = super::now();
-    let mut worker_pid = None;
     let stdout_to = if ctx.out.json {
         Out::Stderr
     } else {
@@ -90,7 +89,6 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             return;
         }
         last = Some(Instant::now());
-        worker_pid = Some(pid);
         if let Err(e) = renew(&store, &actor, &id, pid, args.lease) {
             ctx.out
                 .warn(&format!("{id}: could not renew the lease: {}", e.message));
@@ -105,7 +103,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let tombstone = json!({
         "task": id,
         "agent": actor.name,
-        "pid": worker_pid,
+        "pid": outcome.pid,
         "command": args.command,
         "exit": outcome.ended.code(),
         "signal": match outcome.ended { Ended::Signalled(s) => Some(s), _ => None },
@@ -151,9 +149,23 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     .reported())
 }
 
-/// Renews the lease and records the worker's pid, under the lock.
+/// Renews the lease and records the worker's pid, under the lock, while the claim is still the
+/// actor's (the worker may have ended it already, with `tasks done` or `tasks unclaim`).
 fn renew(store: &Store, actor: &Actor, id: &str, pid: u32, lease: Option<Length>) -> Result<()> {
     let _lock = store.lock(true)?;
+    let scan = store.scan();
+    let held = scan
+        .get(id)
+        .and_then(|e| scan::read_head(&e.path).ok())
+        .is_some_and(|t| {
+            t.status.is_claimed()
+                && t.claimed_by
+                    .as_deref()
+                    .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config))
+        });
+    if !held {
+        return Ok(());
+    }
     let opts = super::ClaimLease {
         duration: lease,
         pid: Some(pid),
@@ -181,6 +193,10 @@ fn settle(
             .as_deref()
             .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config));
     if !still_ours {
+        // A renewal may have raced the worker's own ending of the claim: no lease outlives it.
+        if !task.status.is_claimed() {
+            crate::store::lease::remove(&store.state_dir, id)?;
+        }
         let outcome = task.outcome.as_deref().and_then(lifecycle::known_outcome);
         return Ok(("recorded", outcome));
     }

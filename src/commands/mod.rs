@@ -308,6 +308,10 @@ pub fn finish(
     t: &Transition,
     claim: Option<&ClaimLease>,
 ) -> Result<()> {
+    // A new claim starts a new lease: nothing (pid, start, length) carries over from an old one.
+    if !t.from.is_claimed() && t.to.is_claimed() {
+        lease::remove(&store.state_dir, &task.id)?;
+    }
     match t.lease {
         LeaseAction::Renew => renew_lease(store, actor, &task.id, claim)?,
         LeaseAction::Release => lease::remove(&store.state_dir, &task.id)?,

@@ -1009,7 +1009,6 @@ fn exec_a_worker_that_outlives_its_outcome(repo: &Repo, id: &str, who: &str, com
 }
 
 #[test]
-#[ignore = "bug: exec keeps renewing the lease after the worker recorded an outcome, leaving a lease on a finished task"]
 fn exec_leaves_no_lease_once_the_worker_has_recorded_an_outcome() {
     let repo = Repo::new();
     let id = repo.new_task(&["done early"]);
@@ -1024,7 +1023,6 @@ fn exec_leaves_no_lease_once_the_worker_has_recorded_an_outcome() {
 }
 
 #[test]
-#[ignore = "bug: exec re-creates the lease after the worker unclaims; the next claim inherits the dead worker's pid and is flagged worker_gone"]
 fn a_new_claim_after_exec_is_not_flagged_worker_gone() {
     let repo = Repo::new();
     let id = repo.new_task(&["given back"]);
