@@ -564,6 +564,12 @@ pub fn reopen(task: &Task, actor: &Actor, reason: &str) -> Result<Transition> {
     let outcome = match task.status {
         Status::InReview => {
             end_claim(&mut edit, actor, "needs_review_fix", Some(reason));
+            // The evidence of the round the review sent back is not the next round's.
+            for key in ["verified", "commit", "reviewed_by", "reviewed_at"] {
+                if task.raw.contains_key(key) {
+                    edit.remove(key);
+                }
+            }
             // What the review asks for stays in the body, where the next worker reads it.
             edit.note = Some(format!(
                 "- {} {}: review: {}",

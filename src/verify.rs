@@ -66,9 +66,10 @@ pub enum Out {
     Stderr,
 }
 
-/// Runs `cmd` in its own process group with its output teed to ours, calling `tick` with its
-/// pid about ten times a second while it runs. With a `timeout`, the whole group is killed
-/// when it passes.
+/// Runs `cmd` with its output teed to ours, calling `tick` with its pid about ten times a
+/// second while it runs. With a `timeout` it runs in its own process group, and the whole
+/// group is killed when the time passes; without one it stays in ours, so it keeps the
+/// terminal (it can read from it, and Ctrl-C reaches it).
 pub fn run(
     mut cmd: Command,
     stdout_to: Out,
@@ -76,12 +77,11 @@ pub fn run(
     mut tick: impl FnMut(u32),
 ) -> Outcome {
     let started = Instant::now();
-    let mut child = match cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-    {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    if timeout.is_some() {
+        cmd.process_group(0);
+    }
+    let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
             return Outcome {

@@ -66,7 +66,9 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
             });
         }
         let finished = t.status.is_finished();
-        if !finished && !lifecycle::owner_routes(t.owner.as_deref(), config) {
+        // An assigned task is offered to its assignee, whatever its owner says.
+        let assigned = t.assignee.as_deref().is_some_and(|a| !a.trim().is_empty());
+        if !finished && !assigned && !lifecycle::owner_routes(t.owner.as_deref(), config) {
             let owner = t.owner.as_deref().unwrap_or_default();
             let why = match owner.strip_prefix("role:") {
                 Some(role) => format!("nobody holds the role `{}` (config `roles:`)", role.trim()),

@@ -128,14 +128,13 @@ fn run_checks(
             other => other.describe(),
         };
         // The note keeps the last lines of output, so the failure can be read later.
-        let tail: Vec<&str> = run
+        let lines: Vec<&str> = run
             .tail
             .iter()
-            .rev()
-            .take(5)
-            .rev()
-            .map(String::as_str)
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
             .collect();
+        let tail = &lines[lines.len().saturating_sub(5)..];
         let output = if tail.is_empty() {
             String::new()
         } else {

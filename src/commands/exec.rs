@@ -2,6 +2,8 @@
 //! alive, and make sure the claim ends with a recorded outcome however the worker ends.
 
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -27,7 +29,7 @@ use crate::verify::{self, Ended, Out};
 /// left for `tasks reconcile`. A tombstone in the runtime state records how it ended.
 /// Exits with COMMAND's status.
 ///
-/// Example: tasks exec --next --as agent-1 -- claude -p "do $TASKS_TASK"
+/// Example: tasks exec --next --as agent-1 -- sh -c 'claude -p "do $TASKS_TASK"'
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
@@ -84,7 +86,16 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     } else {
         Out::Stdout
     };
+    // Asked to stop, exec passes it on to the worker and still records how it ended.
+    let stop = Signals::watch();
+    let mut forwarded = false;
     let outcome = verify::run(cmd, stdout_to, None, |pid| {
+        if !forwarded && let Some(signal) = stop.to_forward() {
+            forwarded = true;
+            let _ = Command::new("kill")
+                .args([format!("-{signal}"), pid.to_string()])
+                .status();
+        }
         if last.is_some_and(|l| l.elapsed() < every) {
             return;
         }
@@ -99,7 +110,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .warn(&format!("cannot run {}: {e}", args.command[0]));
     }
 
-    let (state, recorded) = settle(ctx, &store, &actor, &id, &outcome.ended)?;
+    let (state, recorded) = settle(ctx, &store, &actor, &id, &outcome.ended, stop.received())?;
     let tombstone = json!({
         "task": id,
         "agent": actor.name,
@@ -181,6 +192,7 @@ fn settle(
     actor: &Actor,
     id: &str,
     ended: &Ended,
+    stopped: Option<&'static str>,
 ) -> Result<(&'static str, Option<&'static str>)> {
     let _lock = store.lock(ctx.out.quiet)?;
     let scan = store.scan();
@@ -207,24 +219,80 @@ fn settle(
             return Ok(("completed_unreconciled", None));
         }
     }
-    let t: Transition = if ended.passed() {
-        lifecycle::unclaim(
-            task,
-            actor,
-            &store.config,
-            "worker exited 0 without an outcome",
-            false,
-        )?
+    // Not the worker's failure: it never ran, or exec was asked to stop. The task goes back.
+    let released = match (ended, stopped) {
+        (Ended::CouldNotStart(e), _) => Some(format!("the worker could not start: {e}")),
+        (_, Some(signal)) => Some(format!(
+            "exec was stopped (SIG{signal}) and stopped the worker"
+        )),
+        (e, None) if e.passed() => Some("worker exited 0 without an outcome".to_string()),
+        _ => None,
+    };
+    let t: Transition = if let Some(reason) = &released {
+        lifecycle::unclaim(task, actor, &store.config, reason, false)?
     } else {
         let reason = format!("worker {}", ended.describe());
         lifecycle::fail(task, actor, &store.config, &reason)?
     };
     let written = store.write_edit(&entry.path, &full.text, &t.edit)?;
     super::finish(store, actor, &written, &t, None)?;
-    Ok((
-        if ended.passed() { "released" } else { "failed" },
-        t.outcome,
-    ))
+    let state = if released.is_some() {
+        "released"
+    } else {
+        "failed"
+    };
+    Ok((state, t.outcome))
+}
+
+/// SIGINT, SIGTERM and SIGHUP, noted instead of ending exec at once.
+struct Signals {
+    int: Arc<AtomicBool>,
+    term: Arc<AtomicBool>,
+    hup: Arc<AtomicBool>,
+    int_since: std::cell::Cell<Option<Instant>>,
+}
+
+impl Signals {
+    fn watch() -> Signals {
+        let flag = |signal| {
+            let f = Arc::new(AtomicBool::new(false));
+            let _ = signal_hook::flag::register(signal, Arc::clone(&f));
+            f
+        };
+        Signals {
+            int: flag(signal_hook::consts::SIGINT),
+            term: flag(signal_hook::consts::SIGTERM),
+            hup: flag(signal_hook::consts::SIGHUP),
+            int_since: std::cell::Cell::new(None),
+        }
+    }
+
+    /// The signal exec received, if any.
+    fn received(&self) -> Option<&'static str> {
+        if self.term.load(Ordering::SeqCst) {
+            Some("TERM")
+        } else if self.hup.load(Ordering::SeqCst) {
+            Some("HUP")
+        } else if self.int.load(Ordering::SeqCst) {
+            Some("INT")
+        } else {
+            None
+        }
+    }
+
+    /// What to pass on to the worker now. A Ctrl-C at the terminal reaches the worker itself
+    /// (it shares exec's process group), so SIGINT is passed on only if the worker is still
+    /// running a second later.
+    fn to_forward(&self) -> Option<&'static str> {
+        match self.received()? {
+            "INT" => {
+                let since = self.int_since.get().unwrap_or_else(Instant::now);
+                self.int_since.set(Some(since));
+                (since.elapsed() > Duration::from_secs(1)).then_some("INT")
+            }
+            other => Some(other),
+        }
+    }
 }
 
 /// Where the last `exec` on a task left its record.

@@ -87,6 +87,11 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             ));
             // An assignment starts the pickup clock, as `tasks assign` does.
             if key == "assignee" {
+                if value.starts_with("role:") {
+                    return Err(Error::usage(
+                        "an assignee is one person, not a role (owner: role:… routes to a role)",
+                    ));
+                }
                 edit.set("assigned_at", actor.now.as_str());
             }
         }

@@ -890,15 +890,63 @@ fn exec_claims_nothing_when_nothing_is_ready_or_the_task_is_held() {
 }
 
 #[test]
-fn exec_with_a_worker_that_cannot_start_fails_the_attempt() {
+fn exec_with_a_worker_that_cannot_start_releases_the_task() {
     let repo = Repo::new();
     let id = repo.new_task(&["no such worker"]);
     repo.tasks(&["exec", &id, "--as", "w1", "--", "/nonexistent/worker"])
         .expect(127);
+    // Not the task's fault, nor the agent's: no attempt is counted.
     let t = repo.show(&id);
-    assert_eq!(t["outcome"], "failed");
-    assert_eq!(t["attempts"], 1);
-    assert_eq!(tombstone(&repo, &id)["state"], "failed");
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["outcome"], "released");
+    assert!(
+        t["reason"].as_str().unwrap().contains("could not start"),
+        "{t:#}"
+    );
+    assert!(
+        t.get("attempts").is_none() && t.get("failed_agents").is_none(),
+        "{t:#}"
+    );
+    assert_eq!(tombstone(&repo, &id)["state"], "released");
+}
+
+#[test]
+fn stopping_exec_stops_its_worker_and_still_records_the_outcome() {
+    let repo = Repo::new();
+    let id = repo.new_task(&["stopped by the operator"]);
+    let pid_file = repo.home.join("worker.pid");
+    let never = repo.home.join("never");
+    let script = format!(
+        "echo $$ > '{}'; {}",
+        pid_file.display(),
+        wait_for_file_script(&never)
+    );
+    let mut cmd = repo.command_in(&repo.root);
+    cmd.args(["exec", &id, "--as", "w1", "--", "sh", "-c", &script]);
+    let exec = Running::spawn(cmd);
+    let exec_pid = exec.0.as_ref().unwrap().id();
+    let worker = wait_for("the worker's pid", || read_pid(&pid_file));
+    let started = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &exec_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let run = exec.wait();
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "exec stopped promptly"
+    );
+    assert_eq!(run.code, 128 + 15, "{run:?}");
+    assert!(
+        !Path::new(&format!("/proc/{worker}")).exists(),
+        "the worker is not left running"
+    );
+    let t = repo.show(&id);
+    assert_eq!(t["status"], "open");
+    assert_eq!(t["outcome"], "released");
+    assert!(t["reason"].as_str().unwrap().contains("SIGTERM"), "{t:#}");
+    assert_eq!(tombstone(&repo, &id)["signal"], 15);
 }
 
 #[test]
