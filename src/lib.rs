@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod git;
+pub mod graph;
 pub mod lifecycle;
 pub mod merge;
 pub mod output;

@@ -11,6 +11,7 @@ mod done;
 mod drift;
 mod exec;
 mod fail;
+mod graph;
 mod heartbeat;
 mod hooks;
 mod identities;
@@ -76,6 +77,8 @@ pub enum Command {
     Reconcile(reconcile::Args),
     Orphans(orphans::Args),
     Status(status::Args),
+    Graph(graph::GraphArgs),
+    Tracks(graph::TracksArgs),
     #[command(subcommand)]
     Hooks(hooks::Command),
     #[command(subcommand)]
@@ -124,6 +127,8 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Reconcile(args) => reconcile::run(&ctx, args),
         Command::Orphans(args) => orphans::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
+        Command::Graph(args) => graph::graph(&ctx, args),
+        Command::Tracks(args) => graph::tracks(&ctx, args),
         Command::Hooks(cmd) => hooks::run(&ctx, cmd),
         Command::Worktree(cmd) => worktree::run(&ctx, cmd),
         Command::Dep(cmd) => dep::run(&ctx, cmd),

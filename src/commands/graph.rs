@@ -1,0 +1,357 @@
+//! `tasks graph` and `tasks tracks`: the dependency graph, and the independent tracks of work
+//! in it for parallel agents.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Value as Json, json};
+
+use crate::error::Result;
+use crate::graph::{self, Node};
+use crate::output::SCHEMA_VERSION;
+use crate::store::{Entry, Scan};
+use crate::task::{Status, Task};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+/// Draw the dependency graph: text, Graphviz dot, or mermaid
+///
+/// Unfinished tasks by default (--all: every task), ready ones marked, and each dependency
+/// that still blocks its task marked. With ID, only the tasks connected to it. Arrows run from
+/// a dependency to the task that waits for it.
+///
+/// Example: tasks graph --format mermaid > graph.md
+#[derive(Debug, clap::Args)]
+pub struct GraphArgs {
+    /// Only the tasks connected to this one (an id or a unique prefix)
+    pub id: Option<String>,
+    /// The drawing
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Finished tasks too
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Find independent tracks of work among unfinished tasks, for parallel agents
+///
+/// A track is a group of tasks linked by dependencies; different tracks can be worked on at the
+/// same time. Each is listed in dependency order with its critical path (the longest chain)
+/// and how many of its tasks are ready now. Tracks whose tasks' `files:` globs overlap are
+/// reported as conflicting. With --agents N, a plan hands the tracks to N agents: conflicting
+/// tracks go to the same agent (one after the other), and the critical paths are balanced.
+///
+/// Example: tasks tracks --agents 3
+#[derive(Debug, clap::Args)]
+pub struct TracksArgs {
+    /// Plan the tracks for this many agents
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub agents: Option<u16>,
+}
+
+/// The tasks a drawing or a plan is about, with what the graph needs of each.
+fn nodes<'a>(ctx: &super::Ctx, scan: &'a Scan, all: bool) -> (Vec<&'a Entry>, Vec<Node>) {
+    let store = ctx.store().ok();
+    let config = store.as_ref().map(|s| s.config.clone()).unwrap_or_default();
+    let agent = store
+        .as_ref()
+        .and_then(|s| ctx.actor(s).ok())
+        .map(|a| a.name);
+    let ready: BTreeSet<&str> = super::ready_set(scan, agent.as_deref(), None, &config)
+        .into_iter()
+        .map(|e| e.task.id.as_str())
+        .collect();
+    let entries: Vec<&Entry> = scan
+        .tasks
+        .iter()
+        .filter(|e| all || !e.task.status.is_finished())
+        .collect();
+    let nodes = entries
+        .iter()
+        .map(|e| Node {
+            id: e.task.id.clone(),
+            depends_on: e.task.depends_on.clone(),
+            files: files_of(&e.task),
+            ready: ready.contains(e.task.id.as_str()),
+            priority: e.task.priority,
+        })
+        .collect();
+    (entries, nodes)
+}
+
+fn files_of(task: &Task) -> Vec<String> {
+    match task.raw.get("files") {
+        Some(serde_norway::Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(serde_norway::Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}
+
+pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
+    let store = ctx.store()?;
+    let scan = store.scan();
+    ctx.warn_invalid(&store, &scan);
+    let (entries, mut nodes) = nodes(ctx, &scan, args.all);
+    if let Some(q) = &args.id {
+        let id = store.resolve(&scan, q)?.task.id.clone();
+        let track = graph::tracks(&nodes)
+            .into_iter()
+            .find(|t| t.tasks.contains(&id))
+            .map(|t| t.tasks)
+            .unwrap_or_else(|| vec![id.clone()]);
+        nodes.retain(|n| track.contains(&n.id));
+    }
+    let by_id: HashMap<&str, &Entry> = entries.iter().map(|e| (e.task.id.as_str(), *e)).collect();
+    let status_of = |id: &str| scan.get(id).map(|e| e.task.status);
+    // Nodes in track order, so the drawing reads from the first work to the last.
+    let order: Vec<String> = graph::tracks(&nodes)
+        .into_iter()
+        .flat_map(|t| t.tasks)
+        .collect();
+    let node_of: HashMap<&str, &Node> = nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+    let blocking = |dep: &str| status_of(dep) != Some(Status::Done);
+
+    if ctx.out.json {
+        let tasks: Vec<Json> = order
+            .iter()
+            .map(|id| {
+                let n = node_of[id.as_str()];
+                let e = by_id[id.as_str()];
+                json!({
+                    "id": id,
+                    "title": e.task.title,
+                    "status": e.task.status.as_str(),
+                    "ready": n.ready,
+                    "depends_on": n.depends_on.iter().map(|d| json!({
+                        "id": d,
+                        "status": status_of(d).map(Status::as_str),
+                        "blocking": blocking(d),
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        ctx.out
+            .print_json(&json!({"schema_version": SCHEMA_VERSION, "tasks": tasks}));
+        return Ok(());
+    }
+    let mut out = String::new();
+    match args.format {
+        Format::Text => {
+            for id in &order {
+                let n = node_of[id.as_str()];
+                let t = &by_id[id.as_str()].task;
+                let mark = if n.ready { "ready" } else { "-" };
+                let deps: Vec<String> = n
+                    .depends_on
+                    .iter()
+                    .map(|d| {
+                        let state = status_of(d).map_or("missing", Status::as_str);
+                        if blocking(d) {
+                            format!("{d} ({state}, blocking)")
+                        } else {
+                            format!("{d} ({state})")
+                        }
+                    })
+                    .collect();
+                let after = if deps.is_empty() {
+                    String::new()
+                } else {
+                    format!("  ← {}", deps.join(", "))
+                };
+                out.push_str(&format!("{id}  {}  {mark}  {}{after}\n", t.status, t.title));
+            }
+        }
+        Format::Dot => {
+            out.push_str("digraph tasks {\n  rankdir=LR;\n  node [shape=box];\n");
+            for id in &order {
+                let n = node_of[id.as_str()];
+                let t = &by_id[id.as_str()].task;
+                let style = if n.ready {
+                    ", style=filled, fillcolor=palegreen"
+                } else if t.status.is_finished() {
+                    ", style=filled, fillcolor=lightgrey"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "  {} [label={}{style}];\n",
+                    dot_quote(id),
+                    dot_quote(&format!("{id}\\n{}\\n{}", t.title, t.status))
+                ));
+            }
+            for id in &order {
+                for d in &node_of[id.as_str()].depends_on {
+                    let attrs = if blocking(d) {
+                        " [color=red]"
+                    } else {
+                        " [style=dashed]"
+                    };
+                    out.push_str(&format!(
+                        "  {} -> {}{attrs};\n",
+                        dot_quote(d),
+                        dot_quote(id)
+                    ));
+                }
+            }
+            out.push_str("}\n");
+        }
+        Format::Mermaid => {
+            out.push_str("flowchart LR\n");
+            for id in &order {
+                let n = node_of[id.as_str()];
+                let t = &by_id[id.as_str()].task;
+                let class = if n.ready {
+                    ":::ready"
+                } else if t.status.is_finished() {
+                    ":::finished"
+                } else {
+                    ""
+                };
+                out.push_str(&format!(
+                    "  {}[\"{}: {} ({})\"]{class}\n",
+                    mermaid_id(id),
+                    id,
+                    mermaid_text(&t.title),
+                    t.status
+                ));
+            }
+            for id in &order {
+                for d in &node_of[id.as_str()].depends_on {
+                    let arrow = if blocking(d) { "-->|blocks|" } else { "-.->" };
+                    out.push_str(&format!("  {} {arrow} {}\n", mermaid_id(d), mermaid_id(id)));
+                }
+            }
+            out.push_str("  classDef ready fill:#c8f7c5,stroke:#2e7d32\n");
+            out.push_str("  classDef finished fill:#eeeeee,stroke:#9e9e9e\n");
+        }
+    }
+    if order.is_empty() && args.format == Format::Text {
+        ctx.out.status("no tasks to draw");
+    }
+    print!("{out}");
+    Ok(())
+}
+
+fn dot_quote(s: &str) -> String {
+    format!(
+        "\"{}\"",
+        s.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace("\\\\n", "\\n")
+    )
+}
+
+/// Mermaid node ids: letters, digits and `_` only.
+fn mermaid_id(id: &str) -> String {
+    let clean: String = id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("t_{clean}")
+}
+
+fn mermaid_text(s: &str) -> String {
+    s.replace('"', "#quot;")
+}
+
+pub fn tracks(ctx: &super::Ctx, args: &TracksArgs) -> Result<()> {
+    let store = ctx.store()?;
+    let scan = store.scan();
+    ctx.warn_invalid(&store, &scan);
+    let (entries, nodes) = nodes(ctx, &scan, false);
+    let tracks = graph::tracks(&nodes);
+    let plan = args.agents.map(|n| graph::plan(&tracks, n as usize));
+    let title: HashMap<&str, &str> = entries
+        .iter()
+        .map(|e| (e.task.id.as_str(), e.task.title.as_str()))
+        .collect();
+    let ready: HashMap<&str, bool> = nodes.iter().map(|n| (n.id.as_str(), n.ready)).collect();
+    if ctx.out.json {
+        let tracks_json: Vec<Json> = tracks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                json!({
+                    "track": i + 1,
+                    "tasks": t.tasks,
+                    "critical_path": t.critical_path,
+                    "critical_path_length": t.critical_path.len(),
+                    "ready": t.ready,
+                    "conflicts_with": t.conflicts.iter().map(|c| c + 1).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let plan_json = plan.as_ref().map(|p| {
+            p.iter()
+                .enumerate()
+                .map(|(a, ts)| {
+                    json!({
+                        "agent": a + 1,
+                        "tracks": ts.iter().map(|t| t + 1).collect::<Vec<_>>(),
+                        "load": ts.iter().map(|&t| tracks[t].critical_path.len()).sum::<usize>(),
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+        ctx.out.print_json(&json!({
+            "schema_version": SCHEMA_VERSION,
+            "tracks": tracks_json,
+            "plan": plan_json,
+        }));
+        return Ok(());
+    }
+    if tracks.is_empty() {
+        ctx.out.status("no unfinished tasks");
+        return Ok(());
+    }
+    for (i, t) in tracks.iter().enumerate() {
+        println!(
+            "track {}: {} task{}, critical path {} ({}), {} ready",
+            i + 1,
+            t.tasks.len(),
+            if t.tasks.len() == 1 { "" } else { "s" },
+            t.critical_path.len(),
+            t.critical_path.join(" → "),
+            t.ready
+        );
+        for id in &t.tasks {
+            let mark = if ready[id.as_str()] { "ready" } else { "-" };
+            println!("  {id}  {mark}  {}", title[id.as_str()]);
+        }
+        if !t.conflicts.is_empty() {
+            let with: Vec<String> = t
+                .conflicts
+                .iter()
+                .map(|c| format!("track {}", c + 1))
+                .collect();
+            println!(
+                "  conflicts with {} (their files: globs overlap)",
+                with.join(", ")
+            );
+        }
+    }
+    if let Some(plan) = plan {
+        println!();
+        for (a, ts) in plan.iter().enumerate() {
+            let names: Vec<String> = ts.iter().map(|t| format!("track {}", t + 1)).collect();
+            let load: usize = ts.iter().map(|&t| tracks[t].critical_path.len()).sum();
+            println!(
+                "agent {}: {} (critical paths {load})",
+                a + 1,
+                if names.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    names.join(", then ")
+                }
+            );
+        }
+    }
+    Ok(())
+}
