@@ -6,13 +6,29 @@ use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::task::Edit;
 
-/// Add or remove a dependency
+/// Add or remove a dependency; show what a task waits for, or the loops
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make ID depend on DEP (refused if it would close a cycle)
     Add(Pair),
     /// Remove DEP from ID's dependencies
     Rm(Pair),
+    /// Show everything a task waits for, as a tree, with each one's status
+    ///
+    /// Example: tasks dep tree T-3b9x
+    Tree(One),
+    /// List every dependency loop (`depends_on` that comes back to itself)
+    ///
+    /// Exits 0 either way; the sweep reports loops as `dependency_cycle`.
+    ///
+    /// Example: tasks dep cycles
+    Cycles,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct One {
+    /// The task (id or unique prefix)
+    pub id: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +43,8 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     let (pair, adding) = match cmd {
         Command::Add(p) => (p, true),
         Command::Rm(p) => (p, false),
+        Command::Tree(one) => return tree(ctx, &one.id),
+        Command::Cycles => return cycles(ctx),
     };
     let mut message = String::new();
     let (entry, task) = super::update(ctx, &pair.id, |task, _, store, scan| {
@@ -78,5 +96,130 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
         Ok(edit)
     })?;
     super::report(ctx, &entry.path, &task, &message);
+    Ok(())
+}
+
+fn tree(ctx: &super::Ctx, id: &str) -> Result<()> {
+    let store = ctx.store()?;
+    let scan = store.scan();
+    let root = store.resolve(&scan, id)?.task.id.clone();
+    if ctx.out.json {
+        let doc = node_json(&scan, &root, &mut Vec::new(), &mut Default::default());
+        ctx.out.print_json(&serde_json::json!({
+            "schema_version": crate::output::SCHEMA_VERSION,
+            "tree": doc,
+        }));
+        return Ok(());
+    }
+    let mut out = String::new();
+    let mut shown = std::collections::HashSet::new();
+    draw(
+        &scan,
+        &root,
+        ("", ""),
+        &mut Vec::new(),
+        &mut shown,
+        &mut out,
+    );
+    print!("{out}");
+    Ok(())
+}
+
+fn label(scan: &crate::store::Scan, id: &str) -> String {
+    match scan.get(id) {
+        Some(e) => format!("{id} {} ({})", e.task.title, e.task.status),
+        None => format!("{id} (no such task)"),
+    }
+}
+
+/// One line per task, its dependencies below it; a task already on the path is a loop, and
+/// one drawn before is not drawn again (shared dependencies would repeat without end).
+fn draw(
+    scan: &crate::store::Scan,
+    id: &str,
+    (lead, rest): (&str, &str),
+    path: &mut Vec<String>,
+    shown: &mut std::collections::HashSet<String>,
+    out: &mut String,
+) {
+    let looped = path.iter().any(|p| p == id);
+    let again = !looped && !shown.insert(id.to_string());
+    let mark = if looped {
+        "  ↺ loop"
+    } else if again {
+        "  (shown above)"
+    } else {
+        ""
+    };
+    out.push_str(&format!("{lead}{}{mark}\n", label(scan, id)));
+    if looped || again {
+        return;
+    }
+    let deps = scan
+        .get(id)
+        .map(|e| e.task.depends_on.clone())
+        .unwrap_or_default();
+    path.push(id.to_string());
+    for (i, d) in deps.iter().enumerate() {
+        let last = i + 1 == deps.len();
+        let (branch, more) = if last {
+            ("└── ", "    ")
+        } else {
+            ("├── ", "│   ")
+        };
+        let (lead, rest) = (format!("{rest}{branch}"), format!("{rest}{more}"));
+        draw(scan, d, (&lead, &rest), path, shown, out);
+    }
+    path.pop();
+}
+
+fn node_json(
+    scan: &crate::store::Scan,
+    id: &str,
+    path: &mut Vec<String>,
+    shown: &mut std::collections::HashSet<String>,
+) -> serde_json::Value {
+    let task = scan.get(id).map(|e| &e.task);
+    let looped = path.iter().any(|p| p == id);
+    let again = !looped && !shown.insert(id.to_string());
+    let mut v = serde_json::json!({
+        "id": id,
+        "title": task.map(|t| t.title.clone()),
+        "status": task.map(|t| t.status.as_str()),
+    });
+    if looped || again {
+        v[if looped { "loop" } else { "shown_above" }] = serde_json::json!(true);
+        v["depends_on"] = serde_json::json!([]);
+        return v;
+    }
+    path.push(id.to_string());
+    let deps: Vec<serde_json::Value> = task
+        .map(|t| t.depends_on.clone())
+        .unwrap_or_default()
+        .iter()
+        .map(|d| node_json(scan, d, path, shown))
+        .collect();
+    path.pop();
+    v["depends_on"] = serde_json::Value::Array(deps);
+    v
+}
+
+fn cycles(ctx: &super::Ctx) -> Result<()> {
+    let store = ctx.store()?;
+    let scan = store.scan();
+    let found = crate::checks::deps::cycles(&scan);
+    if ctx.out.json {
+        ctx.out.print_json(&serde_json::json!({
+            "schema_version": crate::output::SCHEMA_VERSION,
+            "cycles": found,
+        }));
+        return Ok(());
+    }
+    if found.is_empty() {
+        ctx.out.status("no dependency loops");
+    }
+    for c in &found {
+        println!("{} → {}", c.join(" → "), c[0]);
+    }
     Ok(())
 }
