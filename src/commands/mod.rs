@@ -26,6 +26,7 @@ mod reopen;
 mod set;
 mod show;
 mod start;
+mod stats;
 mod status;
 mod unblock;
 mod unclaim;
@@ -79,6 +80,7 @@ pub enum Command {
     Status(status::Args),
     Graph(graph::GraphArgs),
     Tracks(graph::TracksArgs),
+    Stats(stats::Args),
     #[command(subcommand)]
     Hooks(hooks::Command),
     #[command(subcommand)]
@@ -129,6 +131,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Status(args) => status::run(&ctx, args),
         Command::Graph(args) => graph::graph(&ctx, args),
         Command::Tracks(args) => graph::tracks(&ctx, args),
+        Command::Stats(args) => stats::run(&ctx, args),
         Command::Hooks(cmd) => hooks::run(&ctx, cmd),
         Command::Worktree(cmd) => worktree::run(&ctx, cmd),
         Command::Dep(cmd) => dep::run(&ctx, cmd),
