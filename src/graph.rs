@@ -86,8 +86,10 @@ pub fn tracks(nodes: &[Node]) -> Vec<Track> {
                 .collect()
         })
         .collect();
-    for a in 0..out.len() {
-        for b in (a + 1)..out.len() {
+    // Only tracks that name files can conflict.
+    let with_files: Vec<usize> = (0..out.len()).filter(|&t| !files[t].is_empty()).collect();
+    for (k, &a) in with_files.iter().enumerate() {
+        for &b in &with_files[k + 1..] {
             let clash = files[a]
                 .iter()
                 .any(|x| files[b].iter().any(|y| globs_overlap(x, y)));
@@ -138,10 +140,11 @@ fn topo_order(nodes: &[Node], members: &[usize], index: &HashMap<&str, usize>) -
             }
         }
     }
+    let placed: BTreeSet<usize> = order.iter().copied().collect();
     let mut rest: Vec<usize> = members
         .iter()
         .copied()
-        .filter(|i| !order.contains(i))
+        .filter(|i| !placed.contains(i))
         .collect();
     rest.sort_by_key(key);
     order.extend(rest);

@@ -8,7 +8,7 @@ use serde_json::{Value as Json, json};
 use crate::error::Result;
 use crate::graph::{self, Node};
 use crate::output::SCHEMA_VERSION;
-use crate::store::{Entry, Scan};
+use crate::store::{Entry, Scan, Store};
 use crate::task::{Status, Task};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -54,14 +54,14 @@ pub struct TracksArgs {
 }
 
 /// The tasks a drawing or a plan is about, with what the graph needs of each.
-fn nodes<'a>(ctx: &super::Ctx, scan: &'a Scan, all: bool) -> (Vec<&'a Entry>, Vec<Node>) {
-    let store = ctx.store().ok();
-    let config = store.as_ref().map(|s| s.config.clone()).unwrap_or_default();
-    let agent = store
-        .as_ref()
-        .and_then(|s| ctx.actor(s).ok())
-        .map(|a| a.name);
-    let ready: BTreeSet<&str> = super::ready_set(scan, agent.as_deref(), None, &config)
+fn nodes<'a>(
+    ctx: &super::Ctx,
+    store: &Store,
+    scan: &'a Scan,
+    all: bool,
+) -> (Vec<&'a Entry>, Vec<Node>) {
+    let agent = ctx.actor(store).ok().map(|a| a.name);
+    let ready: BTreeSet<&str> = super::ready_set(scan, agent.as_deref(), None, &store.config)
         .into_iter()
         .map(|e| e.task.id.as_str())
         .collect();
@@ -98,7 +98,7 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
     let store = ctx.store()?;
     let scan = store.scan();
     ctx.warn_invalid(&store, &scan);
-    let (entries, mut nodes) = nodes(ctx, &scan, args.all);
+    let (entries, mut nodes) = nodes(ctx, &store, &scan, args.all);
     if let Some(q) = &args.id {
         let id = store.resolve(&scan, q)?.task.id.clone();
         let track = graph::tracks(&nodes)
@@ -265,7 +265,7 @@ pub fn tracks(ctx: &super::Ctx, args: &TracksArgs) -> Result<()> {
     let store = ctx.store()?;
     let scan = store.scan();
     ctx.warn_invalid(&store, &scan);
-    let (entries, nodes) = nodes(ctx, &scan, false);
+    let (entries, nodes) = nodes(ctx, &store, &scan, false);
     let tracks = graph::tracks(&nodes);
     let plan = args.agents.map(|n| graph::plan(&tracks, n as usize));
     let title: HashMap<&str, &str> = entries
