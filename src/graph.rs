@@ -206,6 +206,13 @@ fn overlap(a: &[char], b: &[char], seen: &mut BTreeSet<(usize, usize)>) -> bool 
     };
     // A star matches nothing, or one more character of the other side (not `/` unless `**`).
     let takes = |deep: bool, c: &char| deep || *c != '/';
+    // `**/` also matches no folder at all (`src/**/*.rs` matches `src/main.rs`).
+    if a.starts_with(&['*', '*', '/']) && overlap(&a[3..], b, seen) {
+        return true;
+    }
+    if b.starts_with(&['*', '*', '/']) && overlap(a, &b[3..], seen) {
+        return true;
+    }
     if let Some((deep, n)) = star(a) {
         if overlap(&a[n..], b, seen) {
             return true;
@@ -330,6 +337,8 @@ mod tests {
         assert!(!globs_overlap("src/*.rs", "docs/*.md"));
         assert!(!globs_overlap("scripts/pool.sh", "scripts/pool-manager.sh"));
         assert!(globs_overlap("scripts/pool?.sh", "scripts/pool2.sh"));
+        assert!(globs_overlap("src/**/*.rs", "src/main.rs"));
+        assert!(globs_overlap("**/*.md", "README.md"));
     }
 
     #[test]

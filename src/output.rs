@@ -13,6 +13,25 @@ use crate::task::{Status, Task};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// `println!` to stdout that never panics: a reader that went away (`| head`) ends the output,
+/// not the process.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` to stdout that never panics (see `outln!`).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Clone)]
 pub struct Output {
     pub json: bool,

@@ -43,7 +43,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if ctx.out.json {
         ctx.out.print_json(&output::one_task(&task, &path));
     } else {
-        println!("{}", task.id);
+        crate::outln!("{}", task.id);
         ctx.out
             .status(&format!("{}: {} — {message}", task.id, task.title));
     }

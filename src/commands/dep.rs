@@ -121,7 +121,7 @@ fn tree(ctx: &super::Ctx, id: &str) -> Result<()> {
         &mut shown,
         &mut out,
     );
-    print!("{out}");
+    crate::out!("{out}");
     Ok(())
 }
 
@@ -219,7 +219,7 @@ fn cycles(ctx: &super::Ctx) -> Result<()> {
         ctx.out.status("no dependency loops");
     }
     for c in &found {
-        println!("{} → {}", c.join(" → "), c[0]);
+        crate::outln!("{} → {}", c.join(" → "), c[0]);
     }
     Ok(())
 }

@@ -80,15 +80,15 @@ fn print_keys(store: &Store, analysis: &drift::Analysis) {
         let DriftKind::Merge(plan) = &d.kind else {
             continue;
         };
-        println!();
-        println!("{} in {}:", d.id, store.display(&d.worktree));
+        crate::outln!();
+        crate::outln!("{} in {}:", d.id, store.display(&d.worktree));
         for k in &plan.keys {
             let what = match &k.resolution {
                 Resolution::Conflict => "conflict: root kept".to_string(),
                 Resolution::Merged(v) => format!("merged: {}", value_text(Some(v))),
                 Resolution::Take(_) | Resolution::Preferred(_) => "take worktree".to_string(),
             };
-            println!(
+            crate::outln!(
                 "  {}: base {}, root {}, worktree {} → {what}",
                 k.key,
                 value_text(k.base.as_ref()),
@@ -97,7 +97,7 @@ fn print_keys(store: &Store, analysis: &drift::Analysis) {
             );
         }
         if plan.body_changes() || plan.body.conflicts > 0 {
-            println!(
+            crate::outln!(
                 "  body: +{} −{} lines from the worktree{}",
                 plan.body.added,
                 plan.body.removed,

@@ -98,9 +98,16 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
     let store = ctx.store()?;
     let scan = store.scan();
     ctx.warn_invalid(&store, &scan);
-    let (entries, mut nodes) = nodes(ctx, &store, &scan, args.all);
-    if let Some(q) = &args.id {
-        let id = store.resolve(&scan, q)?.task.id.clone();
+    // Asked about a finished task, draw its track with the finished tasks in it.
+    let focus = args
+        .id
+        .as_deref()
+        .map(|q| store.resolve(&scan, q))
+        .transpose()?;
+    let all = args.all || focus.is_some_and(|e| e.task.status.is_finished());
+    let (entries, mut nodes) = nodes(ctx, &store, &scan, all);
+    if let Some(e) = focus {
+        let id = e.task.id.clone();
         let track = graph::tracks(&nodes)
             .into_iter()
             .find(|t| t.tasks.contains(&id))
@@ -180,10 +187,13 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
                 } else {
                     ""
                 };
+                // Each part escaped on its own, joined by dot's own line breaks.
+                let label = [id.as_str(), t.title.as_str(), t.status.as_str()]
+                    .map(dot_escape)
+                    .join("\\n");
                 out.push_str(&format!(
-                    "  {} [label={}{style}];\n",
-                    dot_quote(id),
-                    dot_quote(&format!("{id}\\n{}\\n{}", t.title, t.status))
+                    "  {} [label=\"{label}\"{style}];\n",
+                    dot_quote(id)
                 ));
             }
             for id in &order {
@@ -203,6 +213,17 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
             out.push_str("}\n");
         }
         Format::Mermaid => {
+            // Ids by position: task ids may differ only in characters mermaid cannot take.
+            let mut ids: HashMap<&str, String> = HashMap::new();
+            for id in order.iter().map(String::as_str).chain(
+                order
+                    .iter()
+                    .flat_map(|id| node_of[id.as_str()].depends_on.iter().map(String::as_str)),
+            ) {
+                let next = format!("t{}", ids.len() + 1);
+                ids.entry(id).or_insert(next);
+            }
+            let mermaid_id = |id: &str| ids[id].clone();
             out.push_str("flowchart LR\n");
             for id in &order {
                 let n = node_of[id.as_str()];
@@ -222,6 +243,20 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
                     t.status
                 ));
             }
+            // Dependencies outside the drawing (finished ones, without --all) get a plain node.
+            let drawn: BTreeSet<&str> = order.iter().map(String::as_str).collect();
+            let outside: BTreeSet<&str> = order
+                .iter()
+                .flat_map(|id| node_of[id.as_str()].depends_on.iter().map(String::as_str))
+                .filter(|d| !drawn.contains(d))
+                .collect();
+            for d in outside {
+                let state = status_of(d).map_or("missing", Status::as_str);
+                out.push_str(&format!(
+                    "  {}[\"{d} ({state})\"]:::finished\n",
+                    mermaid_id(d)
+                ));
+            }
             for id in &order {
                 for d in &node_of[id.as_str()].depends_on {
                     let arrow = if blocking(d) { "-->|blocks|" } else { "-.->" };
@@ -235,26 +270,16 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
     if order.is_empty() && args.format == Format::Text {
         ctx.out.status("no tasks to draw");
     }
-    print!("{out}");
+    crate::out!("{out}");
     Ok(())
 }
 
-fn dot_quote(s: &str) -> String {
-    format!(
-        "\"{}\"",
-        s.replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace("\\\\n", "\\n")
-    )
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// Mermaid node ids: letters, digits and `_` only.
-fn mermaid_id(id: &str) -> String {
-    let clean: String = id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    format!("t_{clean}")
+fn dot_quote(s: &str) -> String {
+    format!("\"{}\"", dot_escape(s))
 }
 
 fn mermaid_text(s: &str) -> String {
@@ -312,7 +337,7 @@ pub fn tracks(ctx: &super::Ctx, args: &TracksArgs) -> Result<()> {
         return Ok(());
     }
     for (i, t) in tracks.iter().enumerate() {
-        println!(
+        crate::outln!(
             "track {}: {} task{}, critical path {} ({}), {} ready",
             i + 1,
             t.tasks.len(),
@@ -323,7 +348,7 @@ pub fn tracks(ctx: &super::Ctx, args: &TracksArgs) -> Result<()> {
         );
         for id in &t.tasks {
             let mark = if ready[id.as_str()] { "ready" } else { "-" };
-            println!("  {id}  {mark}  {}", title[id.as_str()]);
+            crate::outln!("  {id}  {mark}  {}", title[id.as_str()]);
         }
         if !t.conflicts.is_empty() {
             let with: Vec<String> = t
@@ -331,18 +356,18 @@ pub fn tracks(ctx: &super::Ctx, args: &TracksArgs) -> Result<()> {
                 .iter()
                 .map(|c| format!("track {}", c + 1))
                 .collect();
-            println!(
+            crate::outln!(
                 "  conflicts with {} (their files: globs overlap)",
                 with.join(", ")
             );
         }
     }
     if let Some(plan) = plan {
-        println!();
+        crate::outln!();
         for (a, ts) in plan.iter().enumerate() {
             let names: Vec<String> = ts.iter().map(|t| format!("track {}", t + 1)).collect();
             let load: usize = ts.iter().map(|&t| tracks[t].critical_path.len()).sum();
-            println!(
+            crate::outln!(
                 "agent {}: {} (critical paths {load})",
                 a + 1,
                 if names.is_empty() {

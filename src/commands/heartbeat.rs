@@ -161,7 +161,7 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
         ctx.out.print_json(&doc);
     } else {
         for f in &fixes {
-            println!("fixed: {}", f["detail"].as_str().unwrap_or_default());
+            crate::outln!("fixed: {}", f["detail"].as_str().unwrap_or_default());
         }
         if report.rows.is_empty() && report.global.is_empty() {
             ctx.out.status("no live claims and no signals");

@@ -74,7 +74,7 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
         }));
     } else {
         for hook in &changed {
-            println!("{verb} {}", dir.join(hook).display());
+            crate::outln!("{verb} {}", dir.join(hook).display());
         }
         if changed.is_empty() && skipped.is_empty() {
             ctx.out

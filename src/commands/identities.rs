@@ -107,11 +107,11 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     let verb = if args.dry_run { "would write" } else { "wrote" };
     for (id, _, changes) in &tasks {
         for (key, from, to) in changes {
-            println!("{id}: {verb} {key} {} as {}", compact(from), compact(to));
+            crate::outln!("{id}: {verb} {key} {} as {}", compact(from), compact(to));
         }
     }
     for (task, from, to) in &leases {
-        println!("{task}: {verb} the lease holder {from} as {to}");
+        crate::outln!("{task}: {verb} the lease holder {from} as {to}");
     }
     if tasks.is_empty() && leases.is_empty() {
         ctx.out.status("every stored name is already canonical");

@@ -156,7 +156,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if ctx.out.json {
         ctx.out.print_json(&output::one_task(&task, &path));
     } else {
-        println!("{}", task.id);
+        crate::outln!("{}", task.id);
         ctx.out.status(&format!("Created {}", store.display(&path)));
     }
     Ok(())

@@ -453,7 +453,7 @@ fn print(ctx: &super::Ctx, results: &[Applied], dry_run: bool) {
     for r in results {
         if r.added {
             let verb = if dry_run { "would add" } else { "added" };
-            println!("{}: {verb} {} from {}", r.id, r.path, r.worktree);
+            crate::outln!("{}: {verb} {} from {}", r.id, r.path, r.worktree);
             said = true;
         }
         let mut parts: Vec<String> = r
@@ -479,11 +479,11 @@ fn print(ctx: &super::Ctx, results: &[Applied], dry_run: bool) {
             }
         }
         if !parts.is_empty() {
-            println!("{}: {verb} from {}: {}", r.id, r.worktree, parts.join(", "));
+            crate::outln!("{}: {verb} from {}: {}", r.id, r.worktree, parts.join(", "));
             said = true;
         }
         for c in &r.conflict_lines {
-            println!("{}: conflict in {}: {c} (left alone)", r.id, r.worktree);
+            crate::outln!("{}: conflict in {}: {c} (left alone)", r.id, r.worktree);
             said = true;
         }
     }

@@ -40,9 +40,9 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         ctx.out.print_json(&doc);
         return Ok(());
     }
-    print!("{}", full.text);
+    crate::out!("{}", full.text);
     if !full.text.ends_with('\n') {
-        println!();
+        crate::outln!();
     }
     match lease {
         Some(l) if l.is_live(now) => ctx.out.status(&format!(

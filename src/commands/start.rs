@@ -294,7 +294,7 @@ fn print(
         ctx.out.print_json(&doc);
         return;
     }
-    println!("{}", path.display());
+    crate::outln!("{}", path.display());
     ctx.out.status(&format!(
         "{}: {} — {message}; worktree {} on branch {branch}",
         task.id,

@@ -208,7 +208,12 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             "no claim of a task that became ready in the window".into(),
         ));
     }
-    let ended: usize = outcomes.values().sum();
+    // `needs_review` is not the end of an attempt: the claim goes on into review.
+    let ended: usize = outcomes
+        .iter()
+        .filter(|(o, _)| o.as_str() != "needs_review")
+        .map(|(_, n)| n)
+        .sum();
     let failure_rate =
         (ended > 0).then(|| outcomes.get("failed").copied().unwrap_or(0) as f64 / ended as f64);
     let attempts: u32 = scan.tasks.iter().map(|e| e.task.attempts).sum();
@@ -221,6 +226,12 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     });
     let days = start.map(|s| ((now - s).num_seconds() as f64 / 86_400.0).max(1.0));
     let throughput = days.map(|d| finished_in_window as f64 / d);
+    // Agents holding a live claim are active now, whenever they claimed.
+    for e in scan.tasks.iter().filter(|e| e.task.status.is_claimed()) {
+        if let Some(h) = e.task.claimed_by.as_deref() {
+            active.insert(lifecycle::canonical(h, &store.config));
+        }
+    }
     let live = scan
         .tasks
         .iter()
@@ -232,6 +243,18 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         s.map(|s| json!({"count": s.count, "p50_seconds": s.p50, "p90_seconds": s.p90}))
     };
     let (lead_s, cycle_s, pickup_s) = (spread(lead), spread(cycle), spread(pickup));
+    if lead_s.is_none() {
+        unavailable.push((
+            "lead_time",
+            "no task with a created_at finished in the window".into(),
+        ));
+    }
+    if !events.is_empty() && failure_rate.is_none() {
+        unavailable.push(("failure_rate", "no claim ended in the window".into()));
+    }
+    if !events.is_empty() && utilization.is_none() {
+        unavailable.push(("utilization", "no agent was active in the window".into()));
+    }
     if ctx.out.json {
         ctx.out.print_json(&json!({
             "schema_version": SCHEMA_VERSION,
@@ -262,40 +285,40 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" · ")
     };
-    println!(
+    crate::outln!(
         "window: {}",
         from.map_or("everything".to_string(), |f| format!("since {}", fmt(f)))
     );
-    println!(
+    crate::outln!(
         "status: {}",
         join(by_status.iter().map(|(k, v)| (k.to_string(), *v)).collect())
     );
-    println!(
+    crate::outln!(
         "type: {}",
         join(by_type.iter().map(|(k, v)| (k.to_string(), *v)).collect())
     );
-    println!(
+    crate::outln!(
         "owner: {}",
         join(by_owner.iter().map(|(k, v)| (k.clone(), *v)).collect())
     );
     let show = |name: &str, s: &Option<Spread>| match s {
-        Some(s) => println!(
+        Some(s) => crate::outln!(
             "{name}: p50 {} · p90 {} (of {})",
             human(s.p50),
             human(s.p90),
             s.count
         ),
-        None => println!("{name}: -"),
+        None => crate::outln!("{name}: -"),
     };
     show("lead time (created → done)", &lead_s);
     show("cycle time (claimed → done)", &cycle_s);
     show("pickup latency (ready → claimed)", &pickup_s);
-    println!(
+    crate::outln!(
         "finished: {finished_in_window}{}",
         throughput.map_or(String::new(), |t| format!(" ({t:.2} per day)"))
     );
     if !outcomes.is_empty() {
-        println!(
+        crate::outln!(
             "outcomes: {}{}",
             join(outcomes.iter().map(|(k, v)| (k.clone(), *v)).collect()),
             failure_rate.map_or(String::new(), |r| format!(
@@ -304,14 +327,17 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             ))
         );
     }
-    println!("attempts recorded: {attempts}");
+    crate::outln!("attempts recorded: {attempts}");
     for (a, c) in &agents {
-        println!(
+        crate::outln!(
             "agent {a}: completed {} · failed {} · released {} · expired {}",
-            c[0], c[1], c[2], c[3]
+            c[0],
+            c[1],
+            c[2],
+            c[3]
         );
     }
-    println!(
+    crate::outln!(
         "utilization: {live} live claim{} for {} active agent{}{}",
         if live == 1 { "" } else { "s" },
         active.len(),

@@ -65,27 +65,27 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .filter(|(k, v)| *k != "unreadable" || v.as_u64() != Some(0))
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
-        println!("{}", line.join(" · "));
+        crate::outln!("{}", line.join(" · "));
         match (&snap, age) {
-            (Some(s), Some(age)) => println!(
+            (Some(s), Some(age)) => crate::outln!(
                 "last sweep: {} ago by {} on {} ({} ms)",
                 ago(age),
                 s["generated_by"].as_str().unwrap_or("?"),
                 s["host"].as_str().unwrap_or("?"),
                 s["duration_ms"]
             ),
-            _ => println!("last sweep: none"),
+            _ => crate::outln!("last sweep: none"),
         }
         if top.is_empty() {
             if snap.is_some() {
-                println!("signals: none");
+                crate::outln!("signals: none");
             }
         } else {
             let list: Vec<String> = top
                 .iter()
                 .map(|(kind, severity, n)| format!("{kind} {n} ({severity})"))
                 .collect();
-            println!("signals: {}", list.join(", "));
+            crate::outln!("signals: {}", list.join(", "));
         }
     }
     if stale {

@@ -38,7 +38,7 @@ pub fn run(ctx: &super::Ctx, _: &Args) -> Result<()> {
         }));
         return Ok(());
     }
-    println!("{name}");
+    crate::outln!("{name}");
     let from = match source {
         "flag" => "--as".to_string(),
         "env" => "TASKS_AGENT".to_string(),

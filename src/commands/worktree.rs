@@ -89,9 +89,9 @@ fn prune(ctx: &super::Ctx, args: &PruneArgs) -> Result<()> {
             None => format!("branch {}", d.r.branch),
         };
         match &d.kept {
-            None if args.dry_run => println!("would remove {what}"),
-            None => println!("removed {what}"),
-            Some(why) => println!("kept {what}: {why}"),
+            None if args.dry_run => crate::outln!("would remove {what}"),
+            None => crate::outln!("removed {what}"),
+            Some(why) => crate::outln!("kept {what}: {why}"),
         }
     }
     Ok(())
