@@ -1403,3 +1403,34 @@ fn stats_skips_and_counts_unreadable_event_lines() {
         run.stderr
     );
 }
+
+#[test]
+fn a_reader_that_went_away_ends_the_output_not_the_process() {
+    let repo = Repo::new();
+    repo.new_task(&["One"]);
+    for args in [
+        &["stats"][..],
+        &["graph"],
+        &["tracks"],
+        &["status"],
+        &["list", "--all"],
+    ] {
+        // A pipe whose reading end is already closed: every write fails with EPIPE.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = repo.command_in(&repo.root);
+        cmd.args(args).stdout(writer);
+        let out = cmd.output().unwrap();
+        assert_ne!(
+            out.status.code(),
+            Some(101),
+            "{args:?} panicked: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
