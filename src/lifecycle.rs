@@ -630,23 +630,29 @@ pub fn cycle_path(
     dep: &str,
     deps_of: &dyn Fn(&str) -> Vec<String>,
 ) -> Option<Vec<String>> {
-    // Search from dep for task along depends_on edges.
-    let mut stack = vec![vec![dep.to_string()]];
-    let mut seen = std::collections::HashSet::new();
-    while let Some(path) = stack.pop() {
-        let last = path.last().cloned().unwrap_or_default();
-        if last == task {
+    // Search from dep for task along depends_on edges, remembering how each was reached; the
+    // path is rebuilt only when the loop is found.
+    let mut came_from: std::collections::HashMap<String, Option<String>> =
+        std::collections::HashMap::from([(dep.to_string(), None)]);
+    let mut queue = std::collections::VecDeque::from([dep.to_string()]);
+    while let Some(at) = queue.pop_front() {
+        if at == task {
+            let mut path = vec![at.clone()];
+            let mut cur = at;
+            while let Some(Some(prev)) = came_from.get(&cur) {
+                path.push(prev.clone());
+                cur = prev.clone();
+            }
+            path.reverse();
             let mut cycle = vec![task.to_string()];
             cycle.extend(path);
             return Some(cycle);
         }
-        if !seen.insert(last.clone()) {
-            continue;
-        }
-        for next in deps_of(&last) {
-            let mut p = path.clone();
-            p.push(next);
-            stack.push(p);
+        for next in deps_of(&at) {
+            if !came_from.contains_key(&next) {
+                came_from.insert(next.clone(), Some(at.clone()));
+                queue.push_back(next);
+            }
         }
     }
     None

@@ -36,9 +36,10 @@ pub fn signals(scan: &Scan) -> Vec<Signal> {
             });
         }
     }
-    for cycle in cycles(scan) {
+    for found in cycles(scan) {
+        let cycle = &found.path;
         let path = format!("{} → {}", cycle.join(" → "), cycle[0]);
-        for id in &cycle {
+        for id in &found.members {
             out.push(Signal {
                 task: Some(id.clone()),
                 kind: "dependency_cycle",
@@ -53,7 +54,15 @@ pub fn signals(scan: &Scan) -> Vec<Signal> {
 
 /// Every dependency loop, once each (the strongly connected components with more than one
 /// task, or a task that depends on itself), each in the order its edges run.
-pub fn cycles(scan: &Scan) -> Vec<Vec<String>> {
+/// A group of tasks that depend on each other in a loop: every member, and one real loop
+/// through the first of them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Loop {
+    pub path: Vec<String>,
+    pub members: Vec<String>,
+}
+
+pub fn cycles(scan: &Scan) -> Vec<Loop> {
     let index: HashMap<&str, usize> = scan
         .tasks
         .iter()
@@ -77,13 +86,22 @@ pub fn cycles(scan: &Scan) -> Vec<Vec<String>> {
         if !looped {
             continue;
         }
-        out.push(order_cycle(&component, &edges, scan));
+        let mut members: Vec<String> = component
+            .iter()
+            .map(|&i| scan.tasks[i].task.id.clone())
+            .collect();
+        members.sort();
+        out.push(Loop {
+            path: order_cycle(&component, &edges, scan),
+            members,
+        });
     }
     out.sort();
     out
 }
 
-/// Walks the component along its edges from its smallest id, for a readable path.
+/// A real loop through the component's smallest id: the shortest way from it, along
+/// `depends_on`, back to itself (every step is an edge of the graph).
 fn order_cycle(component: &[usize], edges: &[Vec<usize>], scan: &Scan) -> Vec<String> {
     let members: HashSet<usize> = component.iter().copied().collect();
     let id = |i: usize| scan.tasks[i].task.id.clone();
@@ -91,26 +109,40 @@ fn order_cycle(component: &[usize], edges: &[Vec<usize>], scan: &Scan) -> Vec<St
         .iter()
         .min_by_key(|&&i| id(i))
         .unwrap_or(&component[0]);
-    let mut path = vec![start];
-    let mut seen: HashSet<usize> = HashSet::from([start]);
-    let mut at = start;
-    while let Some(&next) = edges[at]
-        .iter()
-        .find(|n| members.contains(n) && !seen.contains(n))
-    {
-        path.push(next);
-        seen.insert(next);
-        at = next;
+    let mut came_from: HashMap<usize, usize> = HashMap::new();
+    let mut queue = std::collections::VecDeque::new();
+    for &n in edges[start].iter().filter(|n| members.contains(n)) {
+        if n == start {
+            return vec![id(start)];
+        }
+        if let std::collections::hash_map::Entry::Vacant(v) = came_from.entry(n) {
+            v.insert(start);
+            queue.push_back(n);
+        }
     }
-    // Members the walk did not reach (a component with branches) are listed after it.
-    let mut rest: Vec<usize> = component
-        .iter()
-        .copied()
-        .filter(|i| !seen.contains(i))
-        .collect();
-    rest.sort_by_key(|&i| id(i));
-    path.extend(rest);
-    path.into_iter().map(id).collect()
+    while let Some(at) = queue.pop_front() {
+        for &n in edges[at].iter().filter(|n| members.contains(n)) {
+            if n == start {
+                let mut path = vec![at];
+                let mut cur = at;
+                while let Some(&prev) = came_from.get(&cur) {
+                    if prev == start {
+                        break;
+                    }
+                    path.push(prev);
+                    cur = prev;
+                }
+                path.push(start);
+                path.reverse();
+                return path.into_iter().map(id).collect();
+            }
+            if let std::collections::hash_map::Entry::Vacant(v) = came_from.entry(n) {
+                v.insert(at);
+                queue.push_back(n);
+            }
+        }
+    }
+    vec![id(start)]
 }
 
 /// Tarjan's algorithm, iterative (deep graphs must not overflow the stack).

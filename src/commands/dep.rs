@@ -211,7 +211,7 @@ fn cycles(ctx: &super::Ctx) -> Result<()> {
     if ctx.out.json {
         ctx.out.print_json(&serde_json::json!({
             "schema_version": crate::output::SCHEMA_VERSION,
-            "cycles": found,
+            "cycles": found.iter().map(|c| &c.path).collect::<Vec<_>>(),
         }));
         return Ok(());
     }
@@ -219,7 +219,18 @@ fn cycles(ctx: &super::Ctx) -> Result<()> {
         ctx.out.status("no dependency loops");
     }
     for c in &found {
-        crate::outln!("{} → {}", c.join(" → "), c[0]);
+        let others: Vec<&str> = c
+            .members
+            .iter()
+            .filter(|m| !c.path.contains(m))
+            .map(String::as_str)
+            .collect();
+        let also = if others.is_empty() {
+            String::new()
+        } else {
+            format!("  (also in this loop: {})", others.join(", "))
+        };
+        crate::outln!("{} → {}{also}", c.path.join(" → "), c.path[0]);
     }
     Ok(())
 }

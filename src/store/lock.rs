@@ -82,8 +82,7 @@ pub fn timeout_from_env() -> Result<Duration> {
             .trim()
             .parse::<f64>()
             .ok()
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64)
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
             .ok_or_else(|| {
                 Error::failure(
                     "invalid_input",
