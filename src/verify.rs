@@ -66,10 +66,9 @@ pub enum Out {
     Stderr,
 }
 
-/// Runs `cmd` with its output teed to ours, calling `tick` with its pid about ten times a
-/// second while it runs. With a `timeout` it runs in its own process group, and the whole
-/// group is killed when the time passes; without one it stays in ours, so it keeps the
-/// terminal (it can read from it, and Ctrl-C reaches it).
+/// Runs `cmd` in its own process group (so everything it starts can be stopped together,
+/// with `kill_group(pid)`), its output teed to ours, calling `tick` with its pid about ten
+/// times a second while it runs. With a `timeout`, the whole group is killed when it passes.
 pub fn run(
     mut cmd: Command,
     stdout_to: Out,
@@ -77,10 +76,9 @@ pub fn run(
     mut tick: impl FnMut(u32),
 ) -> Outcome {
     let started = Instant::now();
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    if timeout.is_some() {
-        cmd.process_group(0);
-    }
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
     let mut child = match cmd.spawn() {
         Ok(child) => child,
         Err(e) => {
@@ -181,8 +179,13 @@ fn tee(
 
 /// Stops every process in the group `pgid` (the command and what it started).
 pub fn kill_group(pgid: u32) {
+    signal_group(pgid, "KILL");
+}
+
+/// Sends `signal` (`TERM`, `INT`, `KILL`, …) to every process in the group `pgid`.
+pub fn signal_group(pgid: u32, signal: &str) {
     let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
+        .args([format!("-{signal}"), "--".into(), format!("-{pgid}")])
         .stderr(Stdio::null())
         .status();
 }

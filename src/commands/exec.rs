@@ -1,6 +1,7 @@
 //! `tasks exec`: the dispatcher's wrapper. Claim a task, run a worker on it, keep its lease
 //! alive, and make sure the claim ends with a recorded outcome however the worker ends.
 
+use std::io::IsTerminal;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,12 +10,13 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::claim;
+use crate::checks::liveness::time;
 use crate::checks::{drift, orphans::recorded_worktree};
 use crate::config::Duration as Length;
 use crate::error::{Error, Kind, Result};
 use crate::lifecycle::{self, Actor, Transition};
 use crate::output;
-use crate::store::{Store, atomic, scan};
+use crate::store::{Store, atomic, lock, scan};
 use crate::task::Status;
 use crate::verify::{self, Ended, Out};
 
@@ -70,6 +72,12 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_else(|| store.root.clone());
     let mut cmd = Command::new(&args.command[0]);
+    // The worker runs in a process group of its own, so stopping it stops all it started. A
+    // group that is not the terminal's would be stopped by the system the moment it read from
+    // the terminal, so a terminal is not passed on as its input.
+    if std::io::stdin().is_terminal() {
+        cmd.stdin(std::process::Stdio::null());
+    }
     cmd.args(&args.command[1..])
         .current_dir(&dir)
         .env("TASKS_TASK", &id)
@@ -86,15 +94,22 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     } else {
         Out::Stdout
     };
-    // Asked to stop, exec passes it on to the worker and still records how it ended.
+    // Asked to stop, exec passes it on to the worker's whole group and still records how it
+    // ended; a group still running ten seconds later is killed.
     let stop = Signals::watch();
-    let mut forwarded = false;
+    let mut forwarded: Option<Instant> = None;
+    let mut killed = false;
     let outcome = verify::run(cmd, stdout_to, None, |pid| {
-        if !forwarded && let Some(signal) = stop.to_forward() {
-            forwarded = true;
-            let _ = Command::new("kill")
-                .args([format!("-{signal}"), pid.to_string()])
-                .status();
+        match (forwarded, stop.received()) {
+            (None, Some(signal)) => {
+                forwarded = Some(Instant::now());
+                verify::signal_group(pid, signal);
+            }
+            (Some(at), _) if !killed && at.elapsed() > STOP_GRACE => {
+                killed = true;
+                verify::kill_group(pid);
+            }
+            _ => {}
         }
         if last.is_some_and(|l| l.elapsed() < every) {
             return;
@@ -110,7 +125,26 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .warn(&format!("cannot run {}: {e}", args.command[0]));
     }
 
-    let (state, recorded) = settle(ctx, &store, &actor, &id, &outcome.ended, stop.received())?;
+    let claimed_at = task.claimed_at.as_deref().and_then(time);
+    // However settling goes, the tombstone is written and exec exits with the worker's status.
+    let (state, recorded) = match settle(
+        ctx,
+        &store,
+        &actor,
+        &id,
+        &outcome.ended,
+        stop.received(),
+        claimed_at,
+    ) {
+        Ok(done) => done,
+        Err(e) => {
+            ctx.out.warn(&format!(
+                "{id}: could not record how the claim ended: {}",
+                e.message
+            ));
+            ("unsettled", None)
+        }
+    };
     let tombstone = json!({
         "task": id,
         "agent": actor.name,
@@ -141,6 +175,12 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
                 "recorded" => format!("it recorded the outcome ({})", recorded.unwrap_or("none")),
                 "completed_unreconciled" => {
                     "its worktree copy says it is finished: run `tasks reconcile`".to_string()
+                }
+                "lost" => "the claim ended without any recorded outcome (the task file was \
+                           changed under it); see `tasks show`"
+                    .to_string(),
+                "unsettled" => {
+                    "the claim could not be settled; the sweep will report it".to_string()
                 }
                 _ => format!(
                     "no outcome was recorded, so exec recorded `{}`",
@@ -193,8 +233,14 @@ fn settle(
     id: &str,
     ended: &Ended,
     stopped: Option<&'static str>,
+    claimed_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<(&'static str, Option<&'static str>)> {
-    let _lock = store.lock(ctx.out.quiet)?;
+    // The claim must end with a record: wait for the lock as long as it takes (within reason).
+    let _lock = lock::acquire(&lock::lock_path(&store.state_dir), SETTLE_WAIT, |path| {
+        if !ctx.out.quiet {
+            eprintln!("Blocking: waiting for the lock on {}", path.display());
+        }
+    })?;
     let scan = store.scan();
     let entry = store.resolve(&scan, id)?;
     let full = store.reread(entry)?;
@@ -208,6 +254,15 @@ fn settle(
         // A renewal may have raced the worker's own ending of the claim: no lease outlives it.
         if !task.status.is_claimed() {
             crate::store::lease::remove(&store.state_dir, id)?;
+        }
+        // Recorded only if the outcome is this claim's; else the claim vanished unrecorded.
+        let this_claim = task
+            .get_str("outcome_at")
+            .and_then(time)
+            .zip(claimed_at)
+            .is_some_and(|(o, c)| o >= c);
+        if !this_claim {
+            return Ok(("lost", None));
         }
         let outcome = task.outcome.as_deref().and_then(lifecycle::known_outcome);
         return Ok(("recorded", outcome));
@@ -244,12 +299,17 @@ fn settle(
     Ok((state, t.outcome))
 }
 
+/// How long a worker may take to stop after exec passed a signal on, before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// How long settling waits for the state lock.
+const SETTLE_WAIT: Duration = Duration::from_secs(600);
+
 /// SIGINT, SIGTERM and SIGHUP, noted instead of ending exec at once.
 struct Signals {
     int: Arc<AtomicBool>,
     term: Arc<AtomicBool>,
     hup: Arc<AtomicBool>,
-    int_since: std::cell::Cell<Option<Instant>>,
 }
 
 impl Signals {
@@ -263,7 +323,6 @@ impl Signals {
             int: flag(signal_hook::consts::SIGINT),
             term: flag(signal_hook::consts::SIGTERM),
             hup: flag(signal_hook::consts::SIGHUP),
-            int_since: std::cell::Cell::new(None),
         }
     }
 
@@ -277,20 +336,6 @@ impl Signals {
             Some("INT")
         } else {
             None
-        }
-    }
-
-    /// What to pass on to the worker now. A Ctrl-C at the terminal reaches the worker itself
-    /// (it shares exec's process group), so SIGINT is passed on only if the worker is still
-    /// running a second later.
-    fn to_forward(&self) -> Option<&'static str> {
-        match self.received()? {
-            "INT" => {
-                let since = self.int_since.get().unwrap_or_else(Instant::now);
-                self.int_since.set(Some(since));
-                (since.elapsed() > Duration::from_secs(1)).then_some("INT")
-            }
-            other => Some(other),
         }
     }
 }

@@ -1098,3 +1098,57 @@ fn a_new_claim_after_exec_is_not_flagged_worker_gone() {
         "a fresh claim is flagged worker_gone: {sweep:#}"
     );
 }
+
+/// Whether `pid` is gone (or only a zombie waiting to be reaped).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn stopping_exec_stops_everything_its_worker_started() {
+    let repo = Repo::new();
+    let id = repo.new_task(&["a worker with a child"]);
+    let child_pid = repo.home.join("child.pid");
+    let never = repo.home.join("never");
+    // The worker starts a child that would outlive it, then waits.
+    let script = format!(
+        "sh -c 'echo $$ > \"{}\"; {}' & wait",
+        child_pid.display(),
+        wait_for_file_script(&never).replace('\'', "\"")
+    );
+    let mut cmd = repo.command_in(&repo.root);
+    cmd.args(["exec", &id, "--as", "w1", "--", "sh", "-c", &script]);
+    let exec = Running::spawn(cmd);
+    let exec_pid = exec.0.as_ref().unwrap().id();
+    let child = wait_for("the child's pid", || read_pid(&child_pid));
+    Command::new("kill")
+        .args(["-TERM", &exec_pid.to_string()])
+        .status()
+        .unwrap();
+    let run = exec.wait();
+    assert_eq!(run.code, 128 + 15, "{run:?}");
+    wait_for("the child to be stopped too", || gone(child).then_some(()));
+    assert_eq!(repo.show(&id)["outcome"], "released");
+}
+
+#[test]
+fn a_claim_that_vanished_under_the_worker_is_reported_lost_not_recorded() {
+    let repo = Repo::new();
+    let id = repo.new_task(&["vanishing claim"]);
+    repo.git(&["add", ".tasks"]);
+    repo.git(&["commit", "-qm", "task"]);
+    // The worker throws away the root's uncommitted claim.
+    let run = repo
+        .tasks(&[
+            "exec", &id, "--as", "w1", "--json", "--", "git", "checkout", "-q", "--", ".tasks",
+        ])
+        .ok();
+    let doc = run.json();
+    assert_eq!(doc["state"], "lost", "{doc:#}");
+    assert_eq!(tombstone(&repo, &id)["state"], "lost");
+}
