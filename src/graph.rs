@@ -76,28 +76,34 @@ pub fn tracks(nodes: &[Node]) -> Vec<Track> {
             .cmp(&a.critical_path.len())
             .then_with(|| a.tasks.iter().min().cmp(&b.tasks.iter().min()))
     });
-    // File conflicts between tracks.
-    let files: Vec<Vec<&str>> = out
-        .iter()
-        .map(|t| {
-            t.tasks
-                .iter()
-                .flat_map(|id| nodes[index[id.as_str()]].files.iter().map(String::as_str))
-                .collect()
-        })
-        .collect();
-    // Only tracks that name files can conflict.
-    let with_files: Vec<usize> = (0..out.len()).filter(|&t| !files[t].is_empty()).collect();
-    for (k, &a) in with_files.iter().enumerate() {
-        for &b in &with_files[k + 1..] {
-            let clash = files[a]
-                .iter()
-                .any(|x| files[b].iter().any(|y| globs_overlap(x, y)));
-            if clash {
-                out[a].conflicts.push(b);
-                out[b].conflicts.push(a);
+    // File conflicts between tracks. Two globs can only match one path if the literal part
+    // before the first wildcard of one starts the other's; sorted by that part, the candidates
+    // for each glob are the ones right after it.
+    let mut globs: Vec<(&str, usize, &str)> = Vec::new();
+    for (t, track) in out.iter().enumerate() {
+        for id in &track.tasks {
+            for g in &nodes[index[id.as_str()]].files {
+                let g = g.trim_start_matches("./");
+                let literal = &g[..g.find(['*', '?']).unwrap_or(g.len())];
+                globs.push((literal, t, g));
             }
         }
+    }
+    globs.sort_unstable();
+    let mut pairs: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for (k, &(prefix, a, ga)) in globs.iter().enumerate() {
+        for &(_, b, gb) in globs[k + 1..]
+            .iter()
+            .take_while(|(other, _, _)| other.starts_with(prefix))
+        {
+            if a != b && !pairs.contains(&(a.min(b), a.max(b))) && globs_overlap(ga, gb) {
+                pairs.insert((a.min(b), a.max(b)));
+            }
+        }
+    }
+    for (a, b) in pairs {
+        out[a].conflicts.push(b);
+        out[b].conflicts.push(a);
     }
     out
 }

@@ -99,6 +99,9 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     Ok(())
 }
 
+/// How many levels `dep tree` draws.
+const MAX_DEPTH: usize = 200;
+
 fn tree(ctx: &super::Ctx, id: &str) -> Result<()> {
     let store = ctx.store()?;
     let scan = store.scan();
@@ -144,15 +147,19 @@ fn draw(
 ) {
     let looped = path.iter().any(|p| p == id);
     let again = !looped && !shown.insert(id.to_string());
+    // A very long chain is cut, so the drawing stays readable (and the stack small).
+    let deep = path.len() >= MAX_DEPTH;
     let mark = if looped {
         "  ↺ loop"
     } else if again {
         "  (shown above)"
+    } else if deep {
+        "  (… deeper dependencies not drawn)"
     } else {
         ""
     };
     out.push_str(&format!("{lead}{}{mark}\n", label(scan, id)));
-    if looped || again {
+    if looped || again || deep {
         return;
     }
     let deps = scan
@@ -182,13 +189,21 @@ fn node_json(
     let task = scan.get(id).map(|e| &e.task);
     let looped = path.iter().any(|p| p == id);
     let again = !looped && !shown.insert(id.to_string());
+    let deep = path.len() >= MAX_DEPTH;
     let mut v = serde_json::json!({
         "id": id,
         "title": task.map(|t| t.title.clone()),
         "status": task.map(|t| t.status.as_str()),
     });
-    if looped || again {
-        v[if looped { "loop" } else { "shown_above" }] = serde_json::json!(true);
+    if looped || again || deep {
+        let why = if looped {
+            "loop"
+        } else if again {
+            "shown_above"
+        } else {
+            "truncated"
+        };
+        v[why] = serde_json::json!(true);
         v["depends_on"] = serde_json::json!([]);
         return v;
     }

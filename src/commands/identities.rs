@@ -44,7 +44,14 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     ctx.warn_invalid(&store, &scan);
     let mut tasks = Vec::new();
     for entry in &scan.tasks {
-        let full = store.reread(entry)?;
+        // A file that cannot be read in full is left alone, and the others are still fixed.
+        let full = match store.reread(entry) {
+            Ok(full) => full,
+            Err(e) => {
+                ctx.out.warn(&format!("{} (left alone)", e.message));
+                continue;
+            }
+        };
         let found = aliases_in(&full.task.raw, &store.config);
         if found.is_empty() {
             continue;
