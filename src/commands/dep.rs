@@ -148,7 +148,8 @@ fn draw(
     let looped = path.iter().any(|p| p == id);
     let again = !looped && !shown.insert(id.to_string());
     // A very long chain is cut, so the drawing stays readable (and the stack small).
-    let deep = path.len() >= MAX_DEPTH;
+    let has_deps = scan.get(id).is_some_and(|e| !e.task.depends_on.is_empty());
+    let deep = path.len() >= MAX_DEPTH && has_deps;
     let mark = if looped {
         "  ↺ loop"
     } else if again {
@@ -189,7 +190,7 @@ fn node_json(
     let task = scan.get(id).map(|e| &e.task);
     let looped = path.iter().any(|p| p == id);
     let again = !looped && !shown.insert(id.to_string());
-    let deep = path.len() >= MAX_DEPTH;
+    let deep = path.len() >= MAX_DEPTH && task.is_some_and(|t| !t.depends_on.is_empty());
     let mut v = serde_json::json!({
         "id": id,
         "title": task.map(|t| t.title.clone()),

@@ -158,7 +158,12 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         "outcome": recorded,
         "tail": outcome.tail,
     });
-    write_tombstone(&store, &id, &tombstone)?;
+    if let Err(e) = write_tombstone(&store, &id, &tombstone) {
+        ctx.out.warn(&format!(
+            "{id}: could not write the tombstone: {}",
+            e.message
+        ));
+    }
 
     let after = scan::read_full(&path).map(|f| f.task).unwrap_or(task);
     let code = outcome.ended.code();

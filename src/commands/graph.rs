@@ -253,8 +253,9 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
             for d in outside {
                 let state = status_of(d).map_or("missing", Status::as_str);
                 out.push_str(&format!(
-                    "  {}[\"{d} ({state})\"]:::finished\n",
-                    mermaid_id(d)
+                    "  {}[\"{} ({state})\"]:::finished\n",
+                    mermaid_id(d),
+                    mermaid_text(d)
                 ));
             }
             for id in &order {

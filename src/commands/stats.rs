@@ -92,13 +92,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let (events, bad_lines) = read_events(&store.state_dir.join("events.jsonl"));
     let mut unavailable: Vec<(&str, String)> = Vec::new();
     if events.is_empty() {
-        for metric in [
-            "cycle_time",
-            "pickup_latency",
-            "agents",
-            "failure_rate",
-            "utilization",
-        ] {
+        for metric in ["cycle_time", "pickup_latency", "agents", "failure_rate"] {
             unavailable.push((metric, "no events in events.jsonl yet".into()));
         }
     }
@@ -252,7 +246,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if !events.is_empty() && failure_rate.is_none() {
         unavailable.push(("failure_rate", "no claim ended in the window".into()));
     }
-    if !events.is_empty() && utilization.is_none() {
+    if utilization.is_none() {
         unavailable.push(("utilization", "no agent was active in the window".into()));
     }
     if ctx.out.json {

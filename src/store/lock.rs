@@ -86,7 +86,9 @@ pub fn timeout_from_env() -> Result<Duration> {
             .ok_or_else(|| {
                 Error::failure(
                     "invalid_input",
-                    format!("TASKS_LOCK_TIMEOUT must be a number of seconds, not `{v}`"),
+                    format!(
+                        "TASKS_LOCK_TIMEOUT must be a number of seconds (0 or more, within reason), not `{v}`"
+                    ),
                 )
             }),
     }

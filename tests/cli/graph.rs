@@ -1286,7 +1286,7 @@ fn stats_without_events_works_from_the_files_and_says_what_it_could_not_compute(
                 {"metric": "pickup_latency", "reason": reason},
                 {"metric": "agents", "reason": reason},
                 {"metric": "failure_rate", "reason": reason},
-                {"metric": "utilization", "reason": reason},
+                {"metric": "utilization", "reason": "no agent was active in the window"},
             ],
             "unreadable_events": 0,
         })
