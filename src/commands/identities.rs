@@ -35,11 +35,7 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     let Command::Fix(args) = cmd;
     let store = ctx.store()?;
     let actor = ctx.actor(&store)?;
-    let _lock = if args.dry_run {
-        None
-    } else {
-        Some(store.lock(ctx.out.quiet)?)
-    };
+    let _lock = store.lock_unless_dry_run(args.dry_run, ctx.out.quiet)?;
     let scan = store.scan();
     ctx.warn_invalid(&store, &scan);
     let mut tasks = Vec::new();

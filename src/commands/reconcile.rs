@@ -53,11 +53,7 @@ struct Applied {
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let store = ctx.store()?;
     let actor = ctx.actor(&store)?;
-    let _lock = if args.dry_run {
-        None
-    } else {
-        Some(store.lock(ctx.out.quiet)?)
-    };
+    let _lock = store.lock_unless_dry_run(args.dry_run, ctx.out.quiet)?;
     // Scanned under the lock: the root copies are the ones the writes replace.
     let scan = store.scan();
     let only = args

@@ -137,6 +137,18 @@ impl Store {
         })
     }
 
+    /// The state lock for a command that writes, none for its dry run (which only reads).
+    pub fn lock_unless_dry_run(
+        &self,
+        dry_run: bool,
+        quiet: bool,
+    ) -> Result<Option<lock::LockGuard>> {
+        if dry_run {
+            return Ok(None);
+        }
+        self.lock(quiet).map(Some)
+    }
+
     /// A path as users see it: relative to the root.
     pub fn display(&self, path: &Path) -> String {
         path.strip_prefix(&self.root)
