@@ -194,7 +194,31 @@ impl Ctx {
         if self.global.local || git.current_worktree == git.main_worktree {
             return None;
         }
-        let scan = store.scan();
+        // Every claim `start` makes has a lease, so only the tasks with a lease are read, at
+        // their usual place; the whole folder is scanned only if one of them is elsewhere.
+        // This runs before every command an agent runs in its worktree: it must stay cheap.
+        let mut entries = Vec::new();
+        let mut elsewhere = false;
+        let leases = std::fs::read_dir(store.state_dir.join("leases")).ok()?;
+        for lease in leases.flatten() {
+            let name = lease.file_name().to_string_lossy().into_owned();
+            let Some(id) = name.strip_suffix(".json") else {
+                continue;
+            };
+            let path = store.tasks_dir.join(format!("{id}.md"));
+            match crate::store::scan::read_head(&path) {
+                Ok(task) if task.id == id => entries.push(crate::store::Entry { path, task }),
+                _ => {
+                    elsewhere = true;
+                    break;
+                }
+            }
+        }
+        let scan = if elsewhere {
+            store.scan()
+        } else {
+            Scan::from_entries(entries)
+        };
         let mut holders: Vec<String> =
             crate::checks::orphans::claims_on(store, &scan, &git.current_worktree)
                 .filter_map(|e| e.task.claimed_by.clone())

@@ -39,6 +39,20 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// A scan of just these tasks (a subset read for a quick question).
+    pub fn from_entries(tasks: Vec<Entry>) -> Scan {
+        let index = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.task.id.clone(), i))
+            .collect();
+        Scan {
+            tasks,
+            invalid: Vec::new(),
+            index,
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<&Entry> {
         self.index.get(id).map(|&i| &self.tasks[i])
     }
@@ -128,12 +142,9 @@ pub fn scan(tasks_dir: &Path) -> Scan {
         out.tasks.remove(i);
     }
     out.invalid.sort_by(|a, b| a.path.cmp(&b.path));
-    out.index = out
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.task.id.clone(), i))
-        .collect();
+    let invalid = std::mem::take(&mut out.invalid);
+    let mut out = Scan::from_entries(out.tasks);
+    out.invalid = invalid;
     out
 }
 
