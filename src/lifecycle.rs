@@ -177,26 +177,21 @@ pub fn blockers(
     if task.kind == Kind::Placeholder {
         out.push(Blocker::Placeholder);
     }
-    let assigned = task
-        .assignee
-        .as_deref()
-        .is_some_and(|a| !a.trim().is_empty());
-    if !assigned && !owner_routes(task.owner.as_deref(), config) {
-        out.push(Blocker::Unroutable(task.owner.clone().unwrap_or_default()));
+    let assigned = task.assignee().is_some_and(|a| !a.trim().is_empty());
+    if !assigned && !owner_routes(task.owner(), config) {
+        out.push(Blocker::Unroutable(
+            task.owner().map(str::to_string).unwrap_or_default(),
+        ));
     }
     // A task handed to someone by `assign` is theirs, whoever owns it.
-    let assigned_to = |who: &str| {
-        task.assignee
-            .as_deref()
-            .is_some_and(|a| same_person(a, who, config))
-    };
+    let assigned_to = |who: &str| task.assignee().is_some_and(|a| same_person(a, who, config));
     if let Some(person) = for_person
         && !assigned_to(person)
-        && !owner_routes_to(task.owner.as_deref(), person, config)
+        && !owner_routes_to(task.owner(), person, config)
     {
         out.push(Blocker::NotFor(person.to_string()));
     }
-    if let Some(assignee) = task.assignee.as_deref().filter(|a| !a.trim().is_empty())
+    if let Some(assignee) = task.assignee().filter(|a| !a.trim().is_empty())
         && let Some(who) = for_person.or(agent)
         && !same_person(assignee, who, config)
     {
@@ -215,15 +210,15 @@ pub fn blockers(
 
 /// The ready order: priority, then creation time, then id.
 pub fn ready_order(a: &Task, b: &Task) -> std::cmp::Ordering {
-    (a.priority, a.created_at.as_deref().unwrap_or(""), &a.id).cmp(&(
+    (a.priority, a.created_at().unwrap_or(""), &a.id).cmp(&(
         b.priority,
-        b.created_at.as_deref().unwrap_or(""),
+        b.created_at().unwrap_or(""),
         &b.id,
     ))
 }
 
 fn holder(task: &Task, config: &Config) -> Option<String> {
-    task.claimed_by.as_deref().map(|h| canonical(h, config))
+    task.claimed_by().map(|h| canonical(h, config))
 }
 
 fn not_allowed(task: &Task, action: &str) -> Error {
@@ -344,7 +339,7 @@ pub fn claim(
         .set("claimed_at", actor.now.as_str());
     // An assignment is a hand-over before a claim: the claim takes it up.
     for key in ["assignee", "assigned_at"] {
-        if task.raw.contains_key(key) {
+        if task.has_key(key) {
             edit.remove(key);
         }
     }
@@ -566,7 +561,7 @@ pub fn reopen(task: &Task, actor: &Actor, reason: &str) -> Result<Transition> {
             end_claim(&mut edit, actor, "needs_review_fix", Some(reason));
             // The evidence of the round the review sent back is not the next round's.
             for key in ["verified", "commit", "reviewed_by", "reviewed_at"] {
-                if task.raw.contains_key(key) {
+                if task.has_key(key) {
                     edit.remove(key);
                 }
             }

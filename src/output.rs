@@ -102,12 +102,22 @@ impl Output {
     }
 
     /// Prints rows as a table on a terminal, or as tab-separated columns (no header) when piped.
-    pub fn rows(&self, header: &[&str], rows: Vec<Vec<String>>, status_column: Option<usize>) {
+    /// Rows are consumed one at a time, so a long listing is never held whole when piped.
+    pub fn rows(
+        &self,
+        header: &[&str],
+        rows: impl IntoIterator<Item = Vec<String>>,
+        status_column: Option<usize>,
+    ) {
         let mut stdout = std::io::stdout().lock();
         if !self.tty {
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut stdout);
             for row in rows {
-                let _ = writeln!(stdout, "{}", row.join("\t"));
+                if writeln!(out, "{}", row.join("\t")).is_err() {
+                    return;
+                }
             }
+            let _ = out.flush();
             return;
         }
         let mut table = Table::new();
@@ -163,6 +173,14 @@ pub fn print_json(value: &Json) {
     let _ = writeln!(stdout);
 }
 
+/// Prints any serializable document as one line of JSON, without building a tree first.
+pub fn print_serialized<T: serde::Serialize>(value: &T) {
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let _ = serde_json::to_writer(&mut stdout, value);
+    let _ = writeln!(stdout);
+    let _ = stdout.flush();
+}
+
 pub fn print_json_error(e: &Error) {
     let mut error = json!({"code": e.code, "message": e.message});
     if !e.hints.is_empty() {
@@ -174,7 +192,7 @@ pub fn print_json_error(e: &Error) {
 /// TASK: every frontmatter key under its own name (status canonical) plus `path`.
 pub fn task_json(task: &Task, path: &Path) -> Json {
     let mut map = Map::new();
-    for (k, v) in &task.raw {
+    for (k, v) in task.raw().iter() {
         let key = match k {
             Yaml::String(s) => s.clone(),
             other => crate::task::yaml::render(other),

@@ -227,7 +227,7 @@ fn says_finished(status: Status) -> bool {
 }
 
 fn has_pr(task: &Task) -> bool {
-    task.raw.contains_key("pr_url") || task.raw.contains_key("pr_number")
+    task.has_key("pr_url") || task.has_key("pr_number")
 }
 
 impl Drift {

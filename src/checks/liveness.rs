@@ -48,7 +48,7 @@ pub fn of(store: &Store, branches: &git::Branches, task: &Task) -> Liveness {
                 DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH),
             )
         });
-    let claimed = task.claimed_at.as_deref().and_then(time);
+    let claimed = task.claimed_at().as_deref().and_then(time);
     let renewed = lease.as_ref().and_then(|l| time(&l.renewed_at));
     let lease_secs = lease
         .as_ref()
@@ -68,8 +68,7 @@ pub fn of(store: &Store, branches: &git::Branches, task: &Task) -> Liveness {
     let expires = [lease_expiry, commit_expiry].into_iter().flatten().max();
     Liveness {
         holder: task
-            .claimed_by
-            .as_deref()
+            .claimed_by()
             .map(|h| crate::lifecycle::canonical(h, &store.config))
             .unwrap_or_default(),
         lease,
@@ -176,12 +175,12 @@ pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
     if t.status != Status::InProgress {
         return None;
     }
-    let holder = t.claimed_by.as_deref().map_or_else(
+    let holder = t.claimed_by().map_or_else(
         || "nobody".to_string(),
         |h| crate::lifecycle::canonical(h, &store.config),
     );
     let mut reasons = Vec::new();
-    let mut evidence = json!({ "claimed_by": t.claimed_by });
+    let mut evidence = json!({ "claimed_by": t.claimed_by() });
     if let Some(path) = recorded_worktree(store, t).filter(|p| !p.is_dir()) {
         reasons.push(format!("its worktree {} is gone", store.display(&path)));
         evidence["worktree"] = json!(store.display(&path));
@@ -194,7 +193,7 @@ pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
         .is_some_and(|tomb| {
             tomb["state"] == "completed_unreconciled"
                 && tomb["finished_at"].as_str().and_then(time)
-                    >= t.claimed_at.as_deref().and_then(time)
+                    >= t.claimed_at().as_deref().and_then(time)
         });
     if let Some(l) = lease::read(&store.state_dir, &t.id).filter(|_| !finished_in_copy) {
         let here = lease::hostname();

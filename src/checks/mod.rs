@@ -9,6 +9,7 @@ pub mod orphans;
 pub mod outcomes;
 pub mod routing;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value as Json, json};
 
 use std::collections::{HashMap, HashSet};
@@ -43,6 +44,44 @@ pub struct Signal {
     pub detail: String,
     /// Machine-readable facts behind the detail (`null` when there are none).
     pub evidence: Json,
+}
+
+impl Serialize for Signal {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("kind", self.kind)?;
+        map.serialize_entry("severity", self.severity.as_str())?;
+        map.serialize_entry("detail", &self.detail)?;
+        if !self.evidence.is_null() {
+            map.serialize_entry("evidence", &self.evidence)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("id", &self.id)?;
+        map.serialize_entry("status", &self.status)?;
+        if let Some(d) = &self.detail {
+            map.serialize_entry("age_seconds", &d.age_seconds)?;
+            map.serialize_entry("holder", &d.holder)?;
+        }
+        map.serialize_entry("signals", &self.signals)?;
+        map.end()
+    }
+}
+
+/// The sweep shape: `{schema_version, generated_at, tasks, global}` (and `fixes`).
+#[derive(serde::Serialize)]
+pub struct ReportJson<'a> {
+    pub schema_version: u32,
+    pub generated_at: &'a str,
+    pub tasks: &'a [Row],
+    pub global: &'a [Signal],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixes: Option<&'a [Json]>,
 }
 
 impl Signal {
@@ -209,14 +248,14 @@ impl Report {
             let task = scan.get(&row.id).map(|e| &e.task);
             let changed = task.and_then(|t| {
                 t.get_str("updated_at")
-                    .or(t.created_at.as_deref())
+                    .or(t.created_at())
                     .and_then(liveness::time)
             });
             row.detail = Some(RowDetail {
                 age_seconds: changed.map(|c| (now - c).num_seconds()),
                 holder: task
                     .filter(|t| t.status.is_claimed())
-                    .and_then(|t| t.claimed_by.as_deref())
+                    .and_then(|t| t.claimed_by())
                     .map(|h| crate::lifecycle::canonical(h, config)),
             });
         }
@@ -237,36 +276,22 @@ impl Report {
             .chain(&self.global)
     }
 
-    pub fn to_json(&self) -> Json {
-        let tasks: Vec<Json> = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut row = json!({
-                    "id": r.id,
-                    "status": r.status,
-                });
-                if let Some(d) = &r.detail {
-                    row["age_seconds"] = json!(d.age_seconds);
-                    row["holder"] = json!(d.holder);
-                }
-                row["signals"] = r.signals.iter().map(Signal::to_json).collect();
-                row
-            })
-            .collect();
-        json!({
-            "schema_version": SCHEMA_VERSION,
-            "generated_at": self.generated_at,
-            "tasks": tasks,
-            "global": self.global.iter().map(Signal::to_json).collect::<Vec<_>>(),
-        })
+    /// The report as JSON: written straight from the rows, never as a tree in memory.
+    pub fn body(&self) -> ReportJson<'_> {
+        ReportJson {
+            schema_version: SCHEMA_VERSION,
+            generated_at: &self.generated_at,
+            tasks: &self.rows,
+            global: &self.global,
+            fixes: None,
+        }
     }
 
     /// Prints the report (one row per task, then the global signals) or, when there is
     /// nothing, says so on stderr.
     pub fn print(&self, out: &Output, clean: &str) {
         if out.json {
-            out.print_json(&self.to_json());
+            crate::output::print_serialized(&self.body());
             return;
         }
         if self.rows.is_empty() && self.global.is_empty() {

@@ -103,7 +103,7 @@ pub fn stray_claim_keys(task: &Task) -> Vec<&'static str> {
     CLAIM_KEYS
         .iter()
         .copied()
-        .filter(|k| task.raw.contains_key(*k))
+        .filter(|k| task.has_key(k))
         .collect()
 }
 

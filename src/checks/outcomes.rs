@@ -46,8 +46,7 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
                         detail: format!(
                             "failed {} of {max} attempts{}; it needs a person (`tasks reopen`)",
                             t.attempts,
-                            t.reason
-                                .as_deref()
+                            t.reason()
                                 .map(|r| format!(", last: {r}"))
                                 .unwrap_or_default()
                         ),
@@ -59,8 +58,8 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
                     });
                 }
             }
-            Status::Done if skipped_verification(t.raw.get("verified")) => {
-                let why = match t.raw.get("verified") {
+            Status::Done if skipped_verification(t.get("verified").as_ref()) => {
+                let why = match t.get("verified").as_ref() {
                     Some(Value::Mapping(m)) => m
                         .get("reason")
                         .and_then(Value::as_str)

@@ -25,7 +25,7 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
     let mut out = Vec::new();
     for e in &scan.tasks {
         let t = &e.task;
-        if t.status == Status::Open && t.assignee.is_some() {
+        if t.status == Status::Open && t.assignee().is_some() {
             let since = t.get_str("assigned_at").and_then(time);
             let limit = chrono::Duration::seconds(config.sla_pickup().secs() as i64);
             if let Some(since) = since.filter(|s| now - *s > limit) {
@@ -35,15 +35,15 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
                     severity: Severity::Warn,
                     detail: format!(
                         "assigned to {} {} ago and not claimed (sla.pickup {})",
-                        t.assignee.as_deref().unwrap_or_default(),
+                        t.assignee().unwrap_or_default(),
                         ago((now - since).num_seconds()),
                         config.sla_pickup()
                     ),
-                    evidence: json!({ "assignee": t.assignee, "assigned_at": t.get_str("assigned_at") }),
+                    evidence: json!({ "assignee": t.assignee(), "assigned_at": t.get_str("assigned_at") }),
                 });
             }
         }
-        let aliases = aliases_in(&t.raw, config);
+        let aliases = aliases_in(&t.raw(), config);
         if !aliases.is_empty() {
             let list: Vec<String> = aliases
                 .iter()
@@ -67,9 +67,9 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
         }
         let finished = t.status.is_finished();
         // An assigned task is offered to its assignee, whatever its owner says.
-        let assigned = t.assignee.as_deref().is_some_and(|a| !a.trim().is_empty());
-        if !finished && !assigned && !lifecycle::owner_routes(t.owner.as_deref(), config) {
-            let owner = t.owner.as_deref().unwrap_or_default();
+        let assigned = t.assignee().is_some_and(|a| !a.trim().is_empty());
+        if !finished && !assigned && !lifecycle::owner_routes(t.owner(), config) {
+            let owner = t.owner().unwrap_or_default();
             let why = match owner.strip_prefix("role:") {
                 Some(role) => format!("nobody holds the role `{}` (config `roles:`)", role.trim()),
                 None => format!("`{owner}` is not a known person (routing.strict)"),

@@ -42,7 +42,7 @@ pub fn assign(ctx: &super::Ctx, args: &AssignArgs) -> Result<()> {
     }
     let (entry, task) = super::update(ctx, &args.id, |task, actor, store, _| {
         if task.status.is_claimed() || task.status.is_finished() {
-            let why = match task.claimed_by.as_deref() {
+            let why = match task.claimed_by() {
                 Some(h) if task.status.is_claimed() => format!("it is claimed by {h}"),
                 _ => format!("it is {}", task.status),
             };
@@ -54,8 +54,7 @@ pub fn assign(ctx: &super::Ctx, args: &AssignArgs) -> Result<()> {
         let who = super::set::person(name, &store.config);
         let mut edit = Edit::default();
         let same = task
-            .assignee
-            .as_deref()
+            .assignee()
             .is_some_and(|a| crate::lifecycle::same_person(a, &who, &store.config));
         if !same {
             edit.set("assignee", who.as_str())
@@ -63,7 +62,7 @@ pub fn assign(ctx: &super::Ctx, args: &AssignArgs) -> Result<()> {
         }
         Ok(edit)
     })?;
-    let who = task.assignee.clone().unwrap_or_default();
+    let who = task.assignee().map(str::to_string).unwrap_or_default();
     super::report(
         ctx,
         &entry.path,
@@ -77,7 +76,7 @@ pub fn unassign(ctx: &super::Ctx, args: &UnassignArgs) -> Result<()> {
     let (entry, task) = super::update(ctx, &args.id, |task, _, _, _| {
         let mut edit = Edit::default();
         for key in ["assignee", "assigned_at"] {
-            if task.raw.contains_key(key) {
+            if task.has_key(key) {
                 edit.remove(key);
             }
         }

@@ -27,7 +27,7 @@ pub fn run(ctx: &super::Ctx, _args: &Args) -> Result<()> {
         }
         let mut why: Vec<serde_json::Value> = Vec::new();
         if t.status == Status::Blocked {
-            let detail = t.reason.clone().unwrap_or_else(|| "marked blocked".into());
+            let detail = t.reason().unwrap_or_else(|| "marked blocked".into());
             why.push(json!({"kind": "status", "detail": detail}));
         }
         for b in lifecycle::blockers(t, &status_of, None, None, &store.config) {
@@ -57,7 +57,7 @@ pub fn run(ctx: &super::Ctx, _args: &Args) -> Result<()> {
             .print_json(&json!({"schema_version": SCHEMA_VERSION, "tasks": tasks}));
         return Ok(());
     }
-    let table = rows
+    let table: Vec<Vec<String>> = rows
         .iter()
         .map(|(e, why)| {
             let reasons: Vec<String> = why
@@ -68,7 +68,7 @@ pub fn run(ctx: &super::Ctx, _args: &Args) -> Result<()> {
                 e.task.id.clone(),
                 e.task.status.to_string(),
                 reasons.join("; "),
-                e.task.title.clone(),
+                e.task.title().to_string(),
             ]
         })
         .collect();

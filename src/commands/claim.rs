@@ -45,7 +45,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     } else {
         crate::outln!("{}", task.id);
         ctx.out
-            .status(&format!("{}: {} — {message}", task.id, task.title));
+            .status(&format!("{}: {} — {message}", task.id, task.title()));
     }
     Ok(())
 }

@@ -130,7 +130,7 @@ fn tree(ctx: &super::Ctx, id: &str) -> Result<()> {
 
 fn label(scan: &crate::store::Scan, id: &str) -> String {
     match scan.get(id) {
-        Some(e) => format!("{id} {} ({})", e.task.title, e.task.status),
+        Some(e) => format!("{id} {} ({})", e.task.title(), e.task.status),
         None => format!("{id} (no such task)"),
     }
 }
@@ -193,7 +193,7 @@ fn node_json(
     let deep = path.len() >= MAX_DEPTH && task.is_some_and(|t| !t.depends_on.is_empty());
     let mut v = serde_json::json!({
         "id": id,
-        "title": task.map(|t| t.title.clone()),
+        "title": task.map(|t| t.title().to_string()),
         "status": task.map(|t| t.status.as_str()),
     });
     if looped || again || deep {

@@ -63,7 +63,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let id = task.id.clone();
     ctx.out.status(&format!(
         "{id}: {} — {message}; running {}",
-        task.title,
+        task.title(),
         args.command.join(" ")
     ));
 
@@ -125,7 +125,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             .warn(&format!("cannot run {}: {e}", args.command[0]));
     }
 
-    let claimed_at = task.claimed_at.as_deref().and_then(time);
+    let claimed_at = task.claimed_at().as_deref().and_then(time);
     // However settling goes, the tombstone is written and exec exits with the worker's status.
     let (state, recorded) = match settle(
         ctx,
@@ -215,8 +215,7 @@ fn renew(store: &Store, actor: &Actor, id: &str, pid: u32, lease: Option<Length>
         .and_then(|e| scan::read_head(&e.path).ok())
         .is_some_and(|t| {
             t.status.is_claimed()
-                && t.claimed_by
-                    .as_deref()
+                && t.claimed_by()
                     .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config))
         });
     if !held {
@@ -252,8 +251,7 @@ fn settle(
     let task = &full.task;
     let still_ours = task.status == Status::InProgress
         && task
-            .claimed_by
-            .as_deref()
+            .claimed_by()
             .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config));
     if !still_ours {
         // A renewal may have raced the worker's own ending of the claim: no lease outlives it.
@@ -269,7 +267,7 @@ fn settle(
         if !this_claim {
             return Ok(("lost", None));
         }
-        let outcome = task.outcome.as_deref().and_then(lifecycle::known_outcome);
+        let outcome = task.outcome().and_then(lifecycle::known_outcome);
         return Ok(("recorded", outcome));
     }
     if ended.passed() {

@@ -84,7 +84,7 @@ fn nodes<'a>(
 }
 
 fn files_of(task: &Task) -> Vec<String> {
-    match task.raw.get("files") {
+    match task.get("files").as_ref() {
         Some(serde_norway::Value::Sequence(items)) => items
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
@@ -133,7 +133,7 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
                 let e = by_id[id.as_str()];
                 json!({
                     "id": id,
-                    "title": e.task.title,
+                    "title": e.task.title(),
                     "status": e.task.status.as_str(),
                     "ready": n.ready,
                     "depends_on": n.depends_on.iter().map(|d| json!({
@@ -172,7 +172,11 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
                 } else {
                     format!("  ← {}", deps.join(", "))
                 };
-                out.push_str(&format!("{id}  {}  {mark}  {}{after}\n", t.status, t.title));
+                out.push_str(&format!(
+                    "{id}  {}  {mark}  {}{after}\n",
+                    t.status,
+                    t.title()
+                ));
             }
         }
         Format::Dot => {
@@ -188,7 +192,7 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
                     ""
                 };
                 // Each part escaped on its own, joined by dot's own line breaks.
-                let label = [id.as_str(), t.title.as_str(), t.status.as_str()]
+                let label = [id.as_str(), t.title(), t.status.as_str()]
                     .map(dot_escape)
                     .join("\\n");
                 out.push_str(&format!(
@@ -239,7 +243,7 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
                     "  {}[\"{}: {} ({})\"]{class}\n",
                     mermaid_id(id),
                     id,
-                    mermaid_text(&t.title),
+                    mermaid_text(t.title()),
                     t.status
                 ));
             }
@@ -296,7 +300,7 @@ pub fn tracks(ctx: &super::Ctx, args: &TracksArgs) -> Result<()> {
     let plan = args.agents.map(|n| graph::plan(&tracks, n as usize));
     let title: HashMap<&str, &str> = entries
         .iter()
-        .map(|e| (e.task.id.as_str(), e.task.title.as_str()))
+        .map(|e| (e.task.id.as_str(), e.task.title()))
         .collect();
     let ready: HashMap<&str, bool> = nodes.iter().map(|n| (n.id.as_str(), n.ready)).collect();
     if ctx.out.json {

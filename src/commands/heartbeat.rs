@@ -70,8 +70,7 @@ fn renew(ctx: &super::Ctx, id: &str) -> Result<()> {
         ));
     }
     let holder = task
-        .claimed_by
-        .as_deref()
+        .claimed_by()
         .map(|h| lifecycle::canonical(h, &store.config))
         .unwrap_or_default();
     if !lifecycle::same_person(&holder, &actor.name, &store.config) {
@@ -150,15 +149,15 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
         &store.config,
     );
     let duration_ms = started.elapsed().as_millis() as u64;
-    let snapshot = snapshot(&actor, &scan, &report, duration_ms);
-    write_snapshot(&store, &snapshot)?;
+    let counts = Counts::of(&scan, &report);
+    write_snapshot(&store, &actor, &report, &counts, duration_ms)?;
 
     if ctx.out.json {
-        let mut doc = report.to_json();
+        let mut doc = report.body();
         if args.fix {
-            doc["fixes"] = Json::Array(fixes);
+            doc.fixes = Some(&fixes);
         }
-        ctx.out.print_json(&doc);
+        crate::output::print_serialized(&doc);
     } else {
         for f in &fixes {
             crate::outln!("fixed: {}", f["detail"].as_str().unwrap_or_default());
@@ -168,7 +167,7 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
         } else {
             report.print(&ctx.out, "");
         }
-        let counts = &snapshot["counts"]["by_severity"];
+        let counts = &counts.by_severity;
         ctx.out.status(&format!(
             "swept {} in {duration_ms} ms: {}, {}; snapshot in {}",
             plural(scan.tasks.len() + scan.invalid.len(), "task"),
@@ -208,36 +207,64 @@ pub fn snapshot_path(store: &Store) -> std::path::PathBuf {
     store.state_dir.join("heartbeat.json")
 }
 
-fn snapshot(actor: &Actor, scan: &Scan, report: &Report, duration_ms: u64) -> Json {
-    let mut by_signal = serde_json::Map::new();
-    let mut by_severity = json!({"error": 0, "warn": 0});
-    for s in report.signals() {
-        let n = by_signal.get(s.kind).and_then(Json::as_u64).unwrap_or(0);
-        by_signal.insert(s.kind.to_string(), json!(n + 1));
-        let key = s.severity.as_str();
-        by_severity[key] = json!(by_severity[key].as_u64().unwrap_or(0) + 1);
-    }
-    let by_status = status_counts(scan);
-    let body = report.to_json();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "generated_at": report.generated_at,
-        "generated_by": actor.name,
-        "host": lease::hostname(),
-        "duration_ms": duration_ms,
-        "counts": {
-            "by_status": by_status,
-            "by_signal": by_signal,
-            "by_severity": by_severity,
-        },
-        "tasks": body["tasks"],
-        "global": body["global"],
-    })
+/// The snapshot's counts: by status, by signal kind, by severity.
+#[derive(serde::Serialize)]
+struct Counts {
+    by_status: serde_json::Map<String, Json>,
+    by_signal: serde_json::Map<String, Json>,
+    by_severity: Json,
 }
 
-fn write_snapshot(store: &Store, snapshot: &Json) -> Result<()> {
+impl Counts {
+    fn of(scan: &Scan, report: &Report) -> Counts {
+        let mut by_signal = serde_json::Map::new();
+        let mut by_severity = json!({"error": 0, "warn": 0});
+        for s in report.signals() {
+            let n = by_signal.get(s.kind).and_then(Json::as_u64).unwrap_or(0);
+            by_signal.insert(s.kind.to_string(), json!(n + 1));
+            let key = s.severity.as_str();
+            by_severity[key] = json!(by_severity[key].as_u64().unwrap_or(0) + 1);
+        }
+        Counts {
+            by_status: status_counts(scan),
+            by_signal,
+            by_severity,
+        }
+    }
+}
+
+/// `<state>/heartbeat.json`, serialized straight from the report.
+#[derive(serde::Serialize)]
+struct Snapshot<'a> {
+    schema_version: u32,
+    generated_at: &'a str,
+    generated_by: &'a str,
+    host: Option<String>,
+    duration_ms: u64,
+    counts: &'a Counts,
+    tasks: &'a [checks::Row],
+    global: &'a [checks::Signal],
+}
+
+fn write_snapshot(
+    store: &Store,
+    actor: &Actor,
+    report: &Report,
+    counts: &Counts,
+    duration_ms: u64,
+) -> Result<()> {
+    let snapshot = Snapshot {
+        schema_version: SCHEMA_VERSION,
+        generated_at: &report.generated_at,
+        generated_by: &actor.name,
+        host: lease::hostname(),
+        duration_ms,
+        counts,
+        tasks: &report.rows,
+        global: &report.global,
+    };
     store.ensure_state()?;
-    let mut bytes = serde_json::to_vec_pretty(snapshot)
+    let mut bytes = serde_json::to_vec_pretty(&snapshot)
         .map_err(|e| Error::failure("io", format!("cannot encode the snapshot: {e}")))?;
     bytes.push(b'\n');
     atomic::write(&snapshot_path(store), &bytes)?;

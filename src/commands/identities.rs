@@ -48,7 +48,7 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
                 continue;
             }
         };
-        let found = aliases_in(&full.task.raw, &store.config);
+        let found = aliases_in(&full.task.raw(), &store.config);
         if found.is_empty() {
             continue;
         }
@@ -61,14 +61,14 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
             {
                 continue;
             }
-            let Some(old) = full.task.raw.get(key) else {
+            let Some(old) = full.task.get(key) else {
                 continue;
             };
-            let new = canonical_value(old, &store.config);
+            let new = canonical_value(&old, &store.config);
             edit.set(key, new.clone());
             changes.push((
                 key.to_string(),
-                crate::output::yaml_to_json(old),
+                crate::output::yaml_to_json(&old),
                 crate::output::yaml_to_json(&new),
             ));
         }

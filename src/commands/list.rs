@@ -54,8 +54,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             };
             status_ok
                 && owner.as_ref().is_none_or(|o| {
-                    t.owner
-                        .as_deref()
+                    t.owner()
                         .is_some_and(|x| lifecycle::same_person(x, o, &store.config))
                 })
                 && args
@@ -73,25 +72,24 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
 pub fn print_tasks(ctx: &super::Ctx, entries: &[&Entry]) {
     if ctx.out.json {
         ctx.out.print_json(&output::task_list(
-            entries.iter().map(|e| (&e.task, e.path.as_path())),
+            entries.iter().map(|e| (&*e.task, e.path.as_path())),
         ));
         return;
     }
-    let rows = entries
-        .iter()
-        .map(|e| {
-            let t = &e.task;
-            vec![
-                t.id.clone(),
-                t.status.to_string(),
-                t.priority.to_string(),
-                t.kind.to_string(),
-                t.owner.clone().unwrap_or_else(|| "-".into()),
-                t.claimed_by.clone().unwrap_or_else(|| "-".into()),
-                t.title.clone(),
-            ]
-        })
-        .collect();
+    let rows = entries.iter().map(|e| {
+        let t = &e.task;
+        vec![
+            t.id.clone(),
+            t.status.to_string(),
+            t.priority.to_string(),
+            t.kind.to_string(),
+            t.owner().map(str::to_string).unwrap_or_else(|| "-".into()),
+            t.claimed_by()
+                .map(str::to_string)
+                .unwrap_or_else(|| "-".into()),
+            t.title().to_string(),
+        ]
+    });
     ctx.out.rows(
         &[
             "ID",

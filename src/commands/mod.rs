@@ -207,7 +207,10 @@ impl Ctx {
             };
             let path = store.tasks_dir.join(format!("{id}.md"));
             match crate::store::scan::read_head(&path) {
-                Ok(task) if task.id == id => entries.push(crate::store::Entry { path, task }),
+                Ok(task) if task.id == id => entries.push(crate::store::Entry {
+                    path,
+                    task: Box::new(task),
+                }),
                 _ => {
                     elsewhere = true;
                     break;
@@ -221,7 +224,7 @@ impl Ctx {
         };
         let mut holders: Vec<String> =
             crate::checks::orphans::claims_on(store, &scan, &git.current_worktree)
-                .filter_map(|e| e.task.claimed_by.clone())
+                .filter_map(|e| e.task.claimed_by().map(str::to_string))
                 .collect();
         holders.sort();
         holders.dedup();
@@ -447,8 +450,7 @@ pub fn update(
     };
     let holds = task.status.is_claimed()
         && task
-            .claimed_by
-            .as_deref()
+            .claimed_by()
             .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config));
     if holds {
         renew_lease(&store, &actor, &task.id, None)?;

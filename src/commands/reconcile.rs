@@ -291,8 +291,7 @@ fn plan_edit(
         .iter()
         .find(|k| k.key == "pr_url")
         .and_then(|k| k.resolution.value()?.as_ref()?.as_str());
-    let number_known =
-        root.raw.contains_key("pr_number") || plan.keys.iter().any(|k| k.key == "pr_number");
+    let number_known = root.has_key("pr_number") || plan.keys.iter().any(|k| k.key == "pr_number");
     if let Some(n) = new_url
         .and_then(crate::lifecycle::pr_number)
         .filter(|_| !number_known)
@@ -343,7 +342,7 @@ fn plan_edit(
     if to.is_some_and(|t| matches!(t, Status::Done | Status::InReview))
         && !config.done.checks.is_empty()
         && !verified_taken
-        && !root.raw.contains_key("verified")
+        && !root.has_key("verified")
     {
         let mut v = serde_norway::Mapping::new();
         v.insert("at".into(), actor.now.as_str().into());
@@ -362,7 +361,7 @@ fn plan_edit(
                 .find(|k| k.key == key)
                 .and_then(|k| k.resolution.value())
         };
-        let has_pr = |key: &str| root.raw.contains_key(key) || taken(key).flatten().is_some();
+        let has_pr = |key: &str| root.has_key(key) || taken(key).flatten().is_some();
         let derived = match to {
             Status::Done if has_pr("pr_url") || has_pr("pr_number") => Some("completed_with_pr"),
             Status::Done => Some("completed"),
@@ -373,8 +372,8 @@ fn plan_edit(
             _ => None,
         };
         let by = root
-            .claimed_by
-            .clone()
+            .claimed_by()
+            .map(str::to_string)
             .unwrap_or_else(|| actor.name.clone());
         // The worktree's own record of the outcome wins over one derived from the status.
         let outcome = match taken("outcome") {
@@ -400,7 +399,7 @@ fn plan_edit(
         let ends_claim = from.is_claimed() && !to.is_claimed();
         if ends_claim {
             for key in CLAIM_KEYS {
-                if root.raw.contains_key(key) {
+                if root.has_key(key) {
                     edit.remove(key);
                 }
             }

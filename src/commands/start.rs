@@ -298,7 +298,7 @@ fn print(
     ctx.out.status(&format!(
         "{}: {} — {message}; worktree {} on branch {branch}",
         task.id,
-        task.title,
+        task.title(),
         store.display(&path)
     ));
 }

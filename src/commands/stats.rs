@@ -82,7 +82,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     for e in &scan.tasks {
         *by_status.entry(e.task.status.as_str()).or_default() += 1;
         *by_type.entry(e.task.kind.as_str()).or_default() += 1;
-        let owner = e.task.owner.as_deref().map_or("(nobody)".to_string(), |o| {
+        let owner = e.task.owner().map_or("(nobody)".to_string(), |o| {
             crate::commands::set::person(o, &store.config)
         });
         *by_owner.entry(owner).or_default() += 1;
@@ -119,7 +119,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
             continue;
         };
         finished_in_window += 1;
-        if let Some(created) = e.task.created_at.as_deref().and_then(time) {
+        if let Some(created) = e.task.created_at().and_then(time) {
             lead.push((finished - created).num_seconds());
         }
     }
@@ -215,14 +215,14 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let start = from.or(first).or_else(|| {
         scan.tasks
             .iter()
-            .filter_map(|e| e.task.created_at.as_deref().and_then(time))
+            .filter_map(|e| e.task.created_at().and_then(time))
             .min()
     });
     let days = start.map(|s| ((now - s).num_seconds() as f64 / 86_400.0).max(1.0));
     let throughput = days.map(|d| finished_in_window as f64 / d);
     // Agents holding a live claim are active now, whenever they claimed.
     for e in scan.tasks.iter().filter(|e| e.task.status.is_claimed()) {
-        if let Some(h) = e.task.claimed_by.as_deref() {
+        if let Some(h) = e.task.claimed_by() {
             active.insert(lifecycle::canonical(h, &store.config));
         }
     }

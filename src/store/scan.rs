@@ -3,20 +3,20 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
 use crate::task::Task;
 use crate::task::model::ParseError;
-use crate::task::split::{self, as_utf8, is_delimiter};
+use crate::task::split::{self, as_utf8};
 
 /// A task read from disk.
 #[derive(Debug, Clone)]
 pub struct Entry {
     pub path: PathBuf,
-    pub task: Task,
+    pub task: Box<Task>,
 }
 
 /// A file that could not be read as a task.
@@ -35,17 +35,13 @@ pub struct Scan {
     pub tasks: Vec<Entry>,
     pub invalid: Vec<Invalid>,
     /// Id → position in `tasks`, built once the scan is complete.
-    index: HashMap<String, usize>,
+    index: Index,
 }
 
 impl Scan {
     /// A scan of just these tasks (a subset read for a quick question).
     pub fn from_entries(tasks: Vec<Entry>) -> Scan {
-        let index = tasks
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.task.id.clone(), i))
-            .collect();
+        let (index, _) = Index::build(&tasks);
         Scan {
             tasks,
             invalid: Vec::new(),
@@ -54,8 +50,71 @@ impl Scan {
     }
 
     pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.index.get(id).map(|&i| &self.tasks[i])
+        self.index.find(&self.tasks, id).map(|i| &self.tasks[i])
     }
+}
+
+/// An open-addressing table of positions in `tasks`, keyed by the task's own id: four bytes
+/// a slot and no copy of any id, so a scan of many tasks stays small.
+#[derive(Debug, Default)]
+struct Index {
+    /// Position + 1; 0 is an empty slot. The length is a power of two, at least twice the
+    /// number of tasks.
+    slots: Vec<u32>,
+}
+
+impl Index {
+    /// The table, and every pair (first, later) of positions that carry the same id.
+    fn build(tasks: &[Entry]) -> (Index, Vec<(usize, usize)>) {
+        let size = (tasks.len() * 2).next_power_of_two().max(16);
+        let mut index = Index {
+            slots: vec![0; size],
+        };
+        let mut duplicates = Vec::new();
+        for (i, entry) in tasks.iter().enumerate() {
+            let mask = index.slots.len() - 1;
+            let mut slot = hash(&entry.task.id) as usize & mask;
+            loop {
+                match index.slots[slot] {
+                    0 => {
+                        index.slots[slot] = i as u32 + 1;
+                        break;
+                    }
+                    taken if tasks[taken as usize - 1].task.id == entry.task.id => {
+                        duplicates.push((taken as usize - 1, i));
+                        break;
+                    }
+                    _ => slot = (slot + 1) & mask,
+                }
+            }
+        }
+        (index, duplicates)
+    }
+
+    fn find(&self, tasks: &[Entry], id: &str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = hash(id) as usize & mask;
+        loop {
+            match self.slots[slot] {
+                0 => return None,
+                taken if tasks[taken as usize - 1].task.id == id => {
+                    return Some(taken as usize - 1);
+                }
+                _ => slot = (slot + 1) & mask,
+            }
+        }
+    }
+}
+
+/// FNV-1a: ids are short, and nothing here is exposed to a hash-flooding adversary beyond
+/// slower lookups.
+fn hash(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Whether a path relative to a tasks folder names a task file: a `.md` file that is not a
@@ -73,8 +132,10 @@ pub fn is_task_file(rel: &Path) -> bool {
 
 /// The candidate task files under `tasks_dir`, in a stable order.
 pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = WalkDir::new(tasks_dir)
+    // Sorting each folder's names gives the order of comparing whole paths, more cheaply.
+    WalkDir::new(tasks_dir)
         .follow_links(false)
+        .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| e.ok())
@@ -84,35 +145,40 @@ pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
             name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md")
         })
         .map(|e| e.into_path())
-        .collect();
-    files.sort();
-    files
+        .collect()
 }
 
 /// Reads every task's frontmatter. Duplicate ids make every file carrying them invalid:
 /// no command may guess which one is meant.
 pub fn scan(tasks_dir: &Path) -> Scan {
     let mut out = Scan::default();
-    for path in task_files(tasks_dir) {
-        match read_head(&path) {
-            Ok(task) => out.tasks.push(Entry { path, task }),
-            Err(e) => {
-                let id = probable_id(&path);
-                out.invalid.push(Invalid {
-                    path,
-                    line: e.line,
-                    reason: e.message,
-                    id,
-                })
-            }
-        }
+    let (tasks, bad) = read_heads(task_files(tasks_dir));
+    out.tasks = tasks;
+    for (path, e) in bad {
+        let id = probable_id(&path);
+        out.invalid.push(Invalid {
+            path,
+            line: e.line,
+            reason: e.message,
+            id,
+        });
     }
-    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, entry) in out.tasks.iter().enumerate() {
-        seen.entry(entry.task.id.clone()).or_default().push(i);
+    let (index, pairs) = Index::build(&out.tasks);
+    if pairs.is_empty() {
+        out.index = index;
+        out.invalid.sort_by(|a, b| a.path.cmp(&b.path));
+        return out;
+    }
+    // Every file carrying a repeated id, grouped by the first one.
+    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (first, later) in pairs {
+        groups
+            .entry(first)
+            .or_insert_with(|| vec![first])
+            .push(later);
     }
     let mut duplicated: Vec<usize> = Vec::new();
-    for indexes in seen.values().filter(|v| v.len() > 1) {
+    for indexes in groups.values() {
         for &i in indexes {
             let others: Vec<String> = indexes
                 .iter()
@@ -175,42 +241,145 @@ pub fn display_name(tasks_dir: &Path, path: &Path) -> String {
         .to_string()
 }
 
-/// The bytes of a file up to and including its closing frontmatter line (or all of it when the
-/// frontmatter is never closed, so the error can say so).
-fn read_head_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut reader = BufReader::new(File::open(path)?);
-    let mut head = Vec::with_capacity(1024);
-    let mut line = Vec::with_capacity(128);
+/// Files below this many are read on one thread: starting threads would cost more.
+const PARALLEL_FROM: usize = 512;
+
+/// Parses the head of every file, spreading the files over the machine's cores (reading and
+/// parsing are independent per file). Tasks come back in the order of `files`, with the
+/// files that could not be read beside them.
+fn read_heads(files: Vec<PathBuf>) -> (Vec<Entry>, Vec<(PathBuf, ParseError)>) {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8)
+        .min(files.len() / PARALLEL_FROM + 1);
+    let read_chunk = |chunk: Vec<PathBuf>| {
+        let mut buf = Vec::with_capacity(READ_SIZE * 2);
+        let mut tasks = Vec::with_capacity(chunk.len());
+        let mut bad = Vec::new();
+        for path in chunk {
+            match read_head_with(&path, &mut buf) {
+                Ok(task) => tasks.push(Entry {
+                    path,
+                    task: Box::new(task),
+                }),
+                Err(e) => bad.push((path, e)),
+            }
+        }
+        (tasks, bad)
+    };
+    if threads <= 1 {
+        return read_chunk(files);
+    }
+    let total = files.len();
+    let per = total.div_ceil(threads);
+    let mut chunks: Vec<Vec<PathBuf>> = Vec::with_capacity(threads);
+    let mut files = files.into_iter();
+    for _ in 0..threads {
+        chunks.push(files.by_ref().take(per).collect());
+    }
+    drop(files);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| s.spawn(move || read_chunk(chunk)))
+            .collect();
+        let mut tasks: Vec<Entry> = Vec::new();
+        let mut bad = Vec::new();
+        for handle in handles {
+            match handle.join() {
+                Ok((mut part, mut part_bad)) => {
+                    if tasks.is_empty() {
+                        // Growing the first part in place keeps one copy of the entries.
+                        tasks = part;
+                        tasks.reserve_exact(total - tasks.len());
+                    } else {
+                        tasks.append(&mut part);
+                    }
+                    bad.append(&mut part_bad);
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        (tasks, bad)
+    })
+}
+
+/// How much of a file one read asks for: most frontmatters fit in the first read.
+const READ_SIZE: usize = 4096;
+
+/// Reads a file into `buf` up to and including its closing frontmatter line (or all of it
+/// when the frontmatter is never closed, so the error can say so). `buf` is reused between
+/// files, so a scan allocates only what it keeps.
+fn read_head_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    buf.clear();
+    let mut file = File::open(path)?;
+    // Where the next line to look at starts.
+    let mut line_start = 0;
     let mut first = true;
     loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            return Ok(head);
-        }
-        head.extend_from_slice(&line);
-        let text = String::from_utf8_lossy(&line);
-        let text = if first {
-            text.trim_start_matches('\u{feff}')
-        } else {
-            &text
-        };
-        let text = text.trim_end_matches('\n');
-        if first {
-            if !is_delimiter(text) {
-                // Not a task file; keep a little so the splitter reports the right error.
-                return Ok(head);
+        let filled = buf.len();
+        buf.resize(filled + READ_SIZE, 0);
+        let n = loop {
+            match file.read(&mut buf[filled..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    buf.truncate(filled);
+                    return Err(e);
+                }
             }
-            first = false;
-        } else if is_delimiter(text) {
-            return Ok(head);
+        };
+        buf.truncate(filled + n);
+        if n == 0 {
+            return Ok(());
+        }
+        while let Some(nl) = buf[line_start..].iter().position(|&b| b == b'\n') {
+            let line_end = line_start + nl + 1;
+            let mut line = &buf[line_start..line_end - 1];
+            if first {
+                line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+            }
+            let delimiter = is_delimiter_bytes(line);
+            if first {
+                if !delimiter {
+                    // Not a task file; keep a little so the splitter reports the right error.
+                    buf.truncate(line_end);
+                    return Ok(());
+                }
+                first = false;
+            } else if delimiter {
+                buf.truncate(line_end);
+                return Ok(());
+            }
+            line_start = line_end;
         }
     }
 }
 
+/// `split::is_delimiter` on the bytes of a line without its `\n`.
+fn is_delimiter_bytes(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let end = line
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    &line[..end] == b"---"
+}
+
+fn read_head_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    read_head_into(path, &mut buf)?;
+    Ok(buf)
+}
+
 /// Parses a task from the head of its file.
 pub fn read_head(path: &Path) -> Result<Task, ParseError> {
-    let head = read_head_bytes(path).map_err(|e| io_error(&e))?;
-    let text = as_utf8(&head)?;
+    read_head_with(path, &mut Vec::new())
+}
+
+fn read_head_with(path: &Path, buf: &mut Vec<u8>) -> Result<Task, ParseError> {
+    read_head_into(path, buf).map_err(|e| io_error(&e))?;
+    let text = as_utf8(buf)?;
     let parts = split::split(text)?;
     Task::parse(&parts)
 }

@@ -255,6 +255,9 @@ fn closing_bracket(s: &str) -> Option<usize> {
 
 /// Parses a frontmatter block into its top-level mapping (an empty block is an empty mapping).
 pub fn parse_mapping(frontmatter: &str) -> Result<Mapping, EditError> {
+    if let Some(map) = super::fast::mapping(frontmatter) {
+        return Ok(map);
+    }
     match yaml::parse(frontmatter) {
         Ok(Value::Mapping(m)) => Ok(m),
         Ok(Value::Null) => Ok(Mapping::new()),

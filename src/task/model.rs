@@ -3,13 +3,16 @@
 //! The raw mapping is kept beside the typed fields so unknown keys survive and JSON output
 //! can show every key under its own name.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use serde_norway::{Mapping, Value};
 use thiserror::Error;
 
 use super::edit::{EditError, key_spans, parse_mapping};
+use super::fast;
 use super::split::{Split, SplitError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -141,27 +144,47 @@ impl fmt::Display for Kind {
 }
 
 /// A task as read from its frontmatter.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The typed fields are read once; every other key is looked up in the frontmatter text when
+/// a command asks for it, so a scan of many tasks keeps one string per task, not a tree.
+#[derive(Debug, Clone)]
 pub struct Task {
     pub id: String,
-    pub title: String,
+    title: Text,
     pub status: Status,
     pub priority: u8,
     pub kind: Kind,
-    pub owner: Option<String>,
-    pub assignee: Option<String>,
+    owner: Option<Text>,
+    assignee: Option<Text>,
     pub labels: Vec<String>,
     pub depends_on: Vec<String>,
-    pub claimed_by: Option<String>,
-    pub claimed_at: Option<String>,
+    claimed_by: Option<Text>,
     pub attempts: u32,
     pub max_attempts: Option<u32>,
     pub failed_agents: Vec<String>,
-    pub outcome: Option<String>,
-    pub reason: Option<String>,
-    pub created_at: Option<String>,
-    /// Every key as written, in file order.
-    pub raw: Mapping,
+    outcome: Option<Text>,
+    created_at: Option<Text>,
+    /// The frontmatter as written.
+    front: Box<str>,
+    /// Whether every value is in the subset `fast` reads (so keys can be looked up in the
+    /// text); otherwise the full mapping is parsed once, on first use.
+    simple: bool,
+    full: OnceLock<Box<Mapping>>,
+}
+
+/// Where a typed string lives: a range of the frontmatter when it is written there as it
+/// reads (the usual case, costing no allocation), else its own copy.
+#[derive(Debug, Clone)]
+enum Text {
+    Span(u32, u32),
+    Own(Box<str>),
+}
+
+impl PartialEq for Task {
+    fn eq(&self, other: &Task) -> bool {
+        // Everything else is read from the frontmatter.
+        self.front == other.front
+    }
 }
 
 pub const DEFAULT_PRIORITY: u8 = 2;
@@ -194,29 +217,47 @@ impl Task {
     /// Parses the frontmatter of a split file into a task.
     pub fn parse(parts: &Split<'_>) -> Result<Task, ParseError> {
         let first_line = Split::FRONTMATTER_FIRST_LINE;
-        let raw = parse_mapping(parts.frontmatter).map_err(|e| match e {
-            EditError::Yaml(_) => {
-                let err = super::yaml::parse(parts.frontmatter).unwrap_err();
-                let line = err
-                    .location()
-                    .map_or(first_line, |l| l.line() + first_line - 1);
-                let message = format!("invalid YAML: {}", strip_location(&err.to_string()));
-                ParseError { line, message }
-            }
-            other => ParseError {
-                line: first_line,
-                message: other.to_string(),
-            },
-        })?;
+        let front = parts.frontmatter;
+        let fast_entries = fast::lines(front)
+            .filter(|lines| lines.iter().all(|l| fast::str_value(l.value).is_some()));
+        let simple = fast_entries.is_some();
+        let entries: Vec<(Cow<'_, str>, Raw<'_>)> = match fast_entries {
+            Some(lines) => lines
+                .into_iter()
+                .map(|l| (Cow::Borrowed(l.key), Raw::Text(l.value)))
+                .collect(),
+            None => parse_mapping(front)
+                .map_err(|e| match e {
+                    EditError::Yaml(_) => {
+                        let err = super::yaml::parse(front).unwrap_err();
+                        let line = err
+                            .location()
+                            .map_or(first_line, |l| l.line() + first_line - 1);
+                        let message = format!("invalid YAML: {}", strip_location(&err.to_string()));
+                        ParseError { line, message }
+                    }
+                    other => ParseError {
+                        line: first_line,
+                        message: other.to_string(),
+                    },
+                })?
+                .into_iter()
+                .filter_map(|(k, v)| match k {
+                    Value::String(k) => Some((Cow::Owned(k), Raw::Value(v))),
+                    _ => None,
+                })
+                .collect(),
+        };
         // Line numbers are needed only for an error, so the key lines are found only then.
         let line_of = |key: &str| {
-            key_spans(parts.frontmatter)
+            key_spans(front)
                 .iter()
                 .find(|s| s.key == key)
                 .map_or(first_line, |s| s.line + first_line)
         };
-        let fields = Fields {
-            raw: &raw,
+        let mut fields = Fields {
+            front,
+            entries,
             line_of: &line_of,
         };
 
@@ -245,40 +286,153 @@ impl Task {
                 ));
             }
         };
+        // Read only when asked for (see `Task::text`), but a list here is still an error.
+        fields.string("claimed_at")?;
+        fields.string("reason")?;
         let attempts = fields.int("attempts")?.unwrap_or(0);
         let max_attempts = fields.int("max_attempts")?;
         let to_u32 = |key: &str, n: i64| {
-            u32::try_from(n)
-                .map_err(|_| fields.error(key, format!("`{key}` must be a number from 0 up")))
+            u32::try_from(n).map_err(|_| ParseError {
+                line: line_of(key),
+                message: format!("`{key}` must be a number from 0 up"),
+            })
         };
         Ok(Task {
-            title: fields.string("title")?.unwrap_or_default(),
+            title: fields.text("title")?.unwrap_or(Text::Span(0, 0)),
             status,
             priority,
             kind,
-            owner: fields.string("owner")?,
-            assignee: fields.string("assignee")?,
+            owner: fields.text("owner")?,
+            assignee: fields.text("assignee")?,
             labels: fields.list("labels")?,
             depends_on: fields.list("depends_on")?,
-            claimed_by: fields.string("claimed_by")?,
-            claimed_at: fields.string("claimed_at")?,
+            claimed_by: fields.text("claimed_by")?,
             attempts: to_u32("attempts", attempts)?,
             max_attempts: max_attempts
                 .map(|n| to_u32("max_attempts", n))
                 .transpose()?,
             failed_agents: fields.list("failed_agents")?,
-            outcome: fields.string("outcome")?,
-            reason: fields.string("reason")?,
-            created_at: fields.string("created_at")?,
+            outcome: fields.text("outcome")?,
+            created_at: fields.text("created_at")?,
             id,
-            raw,
+            front: front.into(),
+            simple,
+            full: OnceLock::new(),
         })
+    }
+
+    fn resolve<'a>(&'a self, text: &'a Text) -> &'a str {
+        match text {
+            Text::Span(start, len) => &self.front[*start as usize..(*start + *len) as usize],
+            Text::Own(s) => s,
+        }
+    }
+
+    /// `title`, or empty.
+    pub fn title(&self) -> &str {
+        self.resolve(&self.title)
+    }
+
+    /// `owner`: a person or `role:NAME`.
+    pub fn owner(&self) -> Option<&str> {
+        self.owner.as_ref().map(|t| self.resolve(t))
+    }
+
+    /// `assignee`: who the task was handed to.
+    pub fn assignee(&self) -> Option<&str> {
+        self.assignee.as_ref().map(|t| self.resolve(t))
+    }
+
+    /// `claimed_by`: who holds the claim, as written.
+    pub fn claimed_by(&self) -> Option<&str> {
+        self.claimed_by.as_ref().map(|t| self.resolve(t))
+    }
+
+    /// `outcome`: how the last claim ended.
+    pub fn outcome(&self) -> Option<&str> {
+        self.outcome.as_ref().map(|t| self.resolve(t))
+    }
+
+    /// `created_at`, as written.
+    pub fn created_at(&self) -> Option<&str> {
+        self.created_at.as_ref().map(|t| self.resolve(t))
+    }
+
+    /// The frontmatter text as written.
+    pub fn frontmatter(&self) -> &str {
+        &self.front
+    }
+
+    /// The parsed mapping of a frontmatter `fast` cannot read, parsed once.
+    fn full(&self) -> &Mapping {
+        self.full
+            .get_or_init(|| Box::new(parse_mapping(&self.front).unwrap_or_default()))
+    }
+
+    /// Every key as written, in file order.
+    pub fn raw(&self) -> Cow<'_, Mapping> {
+        if self.simple
+            && let Some(map) = fast::mapping(&self.front)
+        {
+            return Cow::Owned(map);
+        }
+        Cow::Borrowed(self.full())
+    }
+
+    /// The value of any key.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        if self.simple {
+            let lines = fast::lines(&self.front)?;
+            let line = lines.iter().find(|l| l.key == key)?;
+            return fast::value(line.value);
+        }
+        self.full().get(key).cloned()
+    }
+
+    /// Whether the frontmatter has this key (with any value, null too).
+    pub fn has_key(&self, key: &str) -> bool {
+        if self.simple {
+            return fast::lines(&self.front).is_some_and(|ls| ls.iter().any(|l| l.key == key));
+        }
+        self.full().contains_key(key)
+    }
+
+    /// A single value read as text, the way the typed fields are: strings as they are,
+    /// numbers and booleans by their spelling.
+    pub fn text(&self, key: &str) -> Option<String> {
+        match self.get(key)? {
+            Value::String(s) => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+
+    /// When the claim was taken, as written.
+    pub fn claimed_at(&self) -> Option<String> {
+        self.text("claimed_at")
+    }
+
+    /// Why the task is blocked, failed or cancelled, as written.
+    pub fn reason(&self) -> Option<String> {
+        self.text("reason")
     }
 
     /// A string value of any key, as written.
     pub fn get_str(&self, key: &str) -> Option<&str> {
-        self.raw.get(key).and_then(Value::as_str)
+        if self.simple {
+            let lines = fast::lines(&self.front)?;
+            let line = lines.iter().find(|l| l.key == key)?;
+            return fast::str_value(line.value).flatten();
+        }
+        self.full().get(key).and_then(Value::as_str)
     }
+}
+
+/// A value not read yet: its text in a simple frontmatter, or parsed by the full parser.
+enum Raw<'a> {
+    Text(&'a str),
+    Value(Value),
 }
 
 /// serde_norway appends " at line L column C" to its messages; we report the line ourselves.
@@ -287,7 +441,8 @@ fn strip_location(message: &str) -> &str {
 }
 
 struct Fields<'a> {
-    raw: &'a Mapping,
+    front: &'a str,
+    entries: Vec<(Cow<'a, str>, Raw<'a>)>,
     line_of: &'a dyn Fn(&str) -> usize,
 }
 
@@ -299,11 +454,35 @@ impl Fields<'_> {
         }
     }
 
+    /// Takes a key's value out (each typed key is read once).
+    fn take(&mut self, key: &str) -> Option<Value> {
+        let (_, raw) = self.entries.iter_mut().find(|(k, _)| k == key)?;
+        match std::mem::replace(raw, Raw::Value(Value::Null)) {
+            Raw::Text(text) => fast::value(text),
+            Raw::Value(v) => Some(v),
+        }
+    }
+
+    /// [`Fields::string`], kept as a range of the frontmatter when it is written there as is.
+    fn text(&mut self, key: &str) -> Result<Option<Text>, ParseError> {
+        let written = self.entries.iter().find_map(|(k, raw)| match raw {
+            Raw::Text(text) if k == key => fast::str_value(text).flatten(),
+            _ => None,
+        });
+        if let Some(s) = written {
+            let start = s.as_ptr() as usize - self.front.as_ptr() as usize;
+            if let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(s.len())) {
+                return Ok(Some(Text::Span(start, len)));
+            }
+        }
+        Ok(self.string(key)?.map(|s| Text::Own(s.into())))
+    }
+
     /// A scalar read as text: strings as they are, numbers and booleans by their spelling.
-    fn string(&self, key: &str) -> Result<Option<String>, ParseError> {
-        match self.raw.get(key) {
+    fn string(&mut self, key: &str) -> Result<Option<String>, ParseError> {
+        match self.take(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(s)),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
             Some(_) => Err(self.error(
@@ -313,8 +492,8 @@ impl Fields<'_> {
         }
     }
 
-    fn int(&self, key: &str) -> Result<Option<i64>, ParseError> {
-        match self.raw.get(key) {
+    fn int(&mut self, key: &str) -> Result<Option<i64>, ParseError> {
+        match self.take(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
             Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => Ok(s.trim().parse().ok()),
@@ -322,30 +501,33 @@ impl Fields<'_> {
                 key,
                 format!(
                     "`{key}` must be a whole number, not `{}`",
-                    super::yaml::render(other)
+                    super::yaml::render(&other)
                 ),
             )),
         }
     }
 
     /// A list of strings; a single scalar reads as a one-item list.
-    fn list(&self, key: &str) -> Result<Vec<String>, ParseError> {
-        let scalar = |v: &Value| match v {
-            Value::String(s) => Some(s.clone()),
+    fn list(&mut self, key: &str) -> Result<Vec<String>, ParseError> {
+        let scalar = |v: Value| match v {
+            Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         };
-        match self.raw.get(key) {
+        match self.take(key) {
             None | Some(Value::Null) => Ok(Vec::new()),
-            Some(Value::Sequence(items)) => items
-                .iter()
-                .map(|v| {
-                    scalar(v).ok_or_else(|| {
+            Some(Value::Sequence(items)) => {
+                // A fresh, exact vector: collecting in place would keep the larger buffer
+                // of the values for as long as the task lives.
+                let mut out = Vec::with_capacity(items.len());
+                for v in items {
+                    out.push(scalar(v).ok_or_else(|| {
                         self.error(key, format!("`{key}` must be a list of plain values"))
-                    })
-                })
-                .collect(),
+                    })?);
+                }
+                Ok(out)
+            }
             Some(v) => scalar(v)
                 .map(|s| vec![s])
                 .ok_or_else(|| self.error(key, format!("`{key}` must be a list"))),

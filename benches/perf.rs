@@ -1,0 +1,423 @@
+//! The performance benchmark: `tasks` against a floor measured in the same run.
+//!
+//! ```text
+//! cargo bench --bench perf                       # everything: scan sizes, --version, claimers
+//! cargo bench --bench perf -- scan [--sizes 1000,10000] [--runs 7]
+//! cargo bench --bench perf -- claimers [--claimers 16] [--tasks 1000]
+//! cargo bench --bench perf -- version
+//! cargo bench --bench perf -- generate N DIR     # only write a fixture repository
+//! ```
+//!
+//! For each size it builds a git repository of generated tasks (see `fixture.rs`), commits
+//! them, and times the median of several runs of each command next to the floor,
+//! `rg -c '^status:' .tasks` over the same files. Peak RSS comes from one extra run under GNU
+//! `time`. `docs/performance.md` records the results and the targets checked at the end.
+
+mod fixture;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TASKS: &str = env!("CARGO_BIN_EXE_tasks");
+
+fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let mode = args
+        .iter()
+        .find(|a| !a.starts_with('-') && a.parse::<usize>().is_err())
+        .cloned()
+        .unwrap_or_else(|| "all".into());
+    let flag = |name: &str| -> Option<String> {
+        let i = args.iter().position(|a| a == name)?;
+        args.get(i + 1).cloned()
+    };
+    match mode.as_str() {
+        "generate" => {
+            let rest: Vec<&String> = args.iter().skip_while(|a| *a != "generate").collect();
+            let (Some(n), Some(dir)) = (rest.get(1), rest.get(2)) else {
+                die("usage: perf generate N DIR")
+            };
+            let n: usize = n.parse().unwrap_or_else(|_| die("N must be a number"));
+            let dir = PathBuf::from(dir.as_str());
+            let bytes = build_repo(&dir, n, false);
+            println!("{n} tasks, {:.1} MiB, in {}", mib(bytes), dir.display());
+        }
+        "scan" | "version" | "claimers" | "all" => {
+            let sizes: Vec<usize> = flag("--sizes")
+                .unwrap_or_else(|| "1000,10000,100000".into())
+                .split(',')
+                .map(|s| s.trim().parse().unwrap_or_else(|_| die("--sizes: numbers")))
+                .collect();
+            let runs: usize = flag("--runs").map_or(7, |r| r.parse().unwrap_or(7));
+            let claimers: usize = flag("--claimers").map_or(16, |r| r.parse().unwrap_or(16));
+            let drain: usize = flag("--tasks").map_or(1000, |r| r.parse().unwrap_or(1000));
+            print_machine();
+            let mut report = Report::default();
+            if mode == "all" || mode == "version" {
+                version(&mut report);
+            }
+            if mode == "all" || mode == "scan" {
+                let rg = find_rg();
+                for &n in &sizes {
+                    scan(&mut report, &rg, n, runs);
+                }
+            }
+            if mode == "all" || mode == "claimers" {
+                concurrent_claims(&mut report, claimers, drain);
+            }
+            report.targets();
+        }
+        other => die(&format!("unknown mode `{other}`")),
+    }
+}
+
+fn die(message: &str) -> ! {
+    eprintln!("perf: {message}");
+    std::process::exit(2)
+}
+
+/// What was measured, for checking the targets at the end.
+#[derive(Default)]
+struct Report {
+    /// (size, command label) → (median, peak RSS in KiB).
+    rows: Vec<(usize, &'static str, Duration, Option<u64>)>,
+    version: Option<Duration>,
+    claims: Option<(f64, usize, usize)>,
+}
+
+impl Report {
+    fn get(&self, size: usize, label: &str) -> Option<(Duration, Option<u64>)> {
+        self.rows
+            .iter()
+            .find(|r| r.0 == size && r.1 == label)
+            .map(|r| (r.2, r.3))
+    }
+
+    fn targets(&self) {
+        println!("\ntargets");
+        let check = |name: String, ok: bool, detail: String| {
+            println!(
+                "  {:<6} {name:<48} {detail}",
+                if ok { "met" } else { "MISSED" }
+            );
+        };
+        let t = |size, label| self.get(size, label).map(|g| g.0.as_secs_f64());
+        if let (Some(ready), Some(floor)) = (t(10_000, "ready"), t(10_000, "floor")) {
+            let r = ready / floor;
+            check(
+                "ready at 10k <= 1.0x rg".into(),
+                r <= 1.0,
+                format!("{r:.2}x"),
+            );
+        }
+        if let Some(ready) = t(10_000, "ready") {
+            for (label, limit) in [("claim --next", 1.5), ("heartbeat", 2.0)] {
+                if let Some(v) = t(10_000, label) {
+                    let r = v / ready;
+                    check(
+                        format!("{label} at 10k <= {limit}x ready"),
+                        r <= limit,
+                        format!("{r:.2}x"),
+                    );
+                }
+            }
+        }
+        for label in COMMANDS.iter().map(|c| c.0) {
+            if let (Some(big), Some(small)) = (t(100_000, label), t(10_000, label)) {
+                let r = big / small;
+                check(
+                    format!("{label} at 100k <= 11x 10k"),
+                    r <= 11.0,
+                    format!("{r:.2}x"),
+                );
+            }
+            if let Some((_, Some(kib))) = self.get(100_000, label) {
+                let mb = kib as f64 * 1024.0 / 1e6;
+                check(
+                    format!("{label} at 100k peak RSS <= 100 MB"),
+                    mb <= 100.0,
+                    format!("{mb:.1} MB"),
+                );
+            }
+        }
+        if let Some(v) = self.version {
+            let ms = v.as_secs_f64() * 1e3;
+            check(
+                "tasks --version < 5 ms".into(),
+                ms < 5.0,
+                format!("{ms:.2} ms"),
+            );
+        }
+        if let Some((rate, dups, _)) = self.claims {
+            check(
+                "concurrent claims >= 200/s".into(),
+                rate >= 200.0,
+                format!("{rate:.0}/s"),
+            );
+            check(
+                "concurrent claims: no duplicates".into(),
+                dups == 0,
+                format!("{dups} duplicates"),
+            );
+        }
+    }
+}
+
+/// The commands timed at every size: label and arguments (`{id}` is a mid-sized task's id).
+const COMMANDS: &[(&str, &[&str])] = &[
+    ("ready", &["ready"]),
+    ("list", &["list"]),
+    ("show", &["show", "{id}"]),
+    ("claim --next", &["claim", "--next"]),
+    ("heartbeat", &["heartbeat", "--fail-on", "never"]),
+];
+
+fn print_machine() {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown cpu".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "machine: {cpu}, {cores} cores; tasks {}",
+        env!("CARGO_PKG_VERSION")
+    );
+}
+
+fn version(report: &mut Report) {
+    let floor = median(21, || timed(Path::new("/"), "true", &[]));
+    let v = median(21, || timed(Path::new("/"), TASKS, &["--version"]));
+    println!(
+        "\ntasks --version: {:.2} ms median of 21 (starting `true`: {:.2} ms)",
+        ms(v),
+        ms(floor)
+    );
+    report.version = Some(v);
+}
+
+fn scan(report: &mut Report, rg: &str, n: usize, runs: usize) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("repo");
+    let started = Instant::now();
+    let bytes = build_repo(&root, n, false);
+    println!(
+        "\n{n} tasks, {:.1} MiB of task files (built and committed in {:.1} s); median of {runs} runs",
+        mib(bytes),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  {:<36} {:>10} {:>8} {:>10}",
+        "command", "median", "x floor", "peak RSS"
+    );
+    let floor_args = ["-c", "^status:", ".tasks"];
+    let floor = median(runs, || timed(&root, rg, &floor_args));
+    let floor_rss = peak_rss(&root, rg, &floor_args);
+    println!(
+        "  {:<36} {:>7.1} ms {:>8} {:>10}",
+        "rg -c '^status:' .tasks (floor)",
+        ms(floor),
+        "1.00x",
+        fmt_rss(floor_rss)
+    );
+    report.rows.push((n, "floor", floor, floor_rss));
+    let mid = fixture::id(n / 2);
+    for &(label, args) in COMMANDS {
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| if *a == "{id}" { mid.as_str() } else { a })
+            .collect();
+        let writes = label == "claim --next";
+        let run = || {
+            if writes {
+                reset(&root);
+            }
+            timed(&root, TASKS, &args)
+        };
+        let t = median(runs, run);
+        if writes {
+            reset(&root);
+        }
+        let rss = peak_rss(&root, TASKS, &args);
+        if writes {
+            reset(&root);
+        }
+        println!(
+            "  {:<36} {:>7.1} ms {:>7.2}x {:>10}",
+            format!("tasks {}", args.join(" ")),
+            ms(t),
+            t.as_secs_f64() / floor.as_secs_f64(),
+            fmt_rss(rss)
+        );
+        report.rows.push((n, label, t, rss));
+    }
+}
+
+/// Puts the repository back to its committed state: every task file as generated, no claim,
+/// lease, event or snapshot left from an earlier run.
+fn reset(root: &Path) {
+    git(root, &["checkout", "-q", "--", ".tasks"]);
+    let state = root.join(".git").join("tasks");
+    if state.exists() {
+        std::fs::remove_dir_all(&state).expect("remove state");
+    }
+}
+
+fn concurrent_claims(report: &mut Report, claimers: usize, count: usize) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path().join("repo");
+    build_repo(&root, count, true);
+    let claimed: Arc<Mutex<Vec<String>>> = Arc::default();
+    let started = Instant::now();
+    let threads: Vec<_> = (0..claimers)
+        .map(|k| {
+            let root = root.clone();
+            let claimed = Arc::clone(&claimed);
+            std::thread::spawn(move || {
+                loop {
+                    let out = Command::new(TASKS)
+                        .current_dir(&root)
+                        .args(["claim", "--next", "--as", &format!("agent-{k}"), "--json"])
+                        .env("TASKS_LOCK_TIMEOUT", "60s")
+                        .stderr(Stdio::null())
+                        .output()
+                        .expect("run tasks");
+                    match out.status.code() {
+                        Some(0) => {
+                            let v: serde_json::Value =
+                                serde_json::from_slice(&out.stdout).expect("claim JSON");
+                            let id = v["id"].as_str().expect("claimed id").to_string();
+                            claimed.lock().unwrap().push(id);
+                        }
+                        Some(4) => break,
+                        other => die(&format!("claim --next exited {other:?}")),
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("claimer");
+    }
+    let elapsed = started.elapsed();
+    let claimed = claimed.lock().unwrap();
+    let unique: std::collections::HashSet<&String> = claimed.iter().collect();
+    let duplicates = claimed.len() - unique.len();
+    let rate = claimed.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "\n{claimers} concurrent claimers drained {count} ready tasks: {} claims in {:.2} s, \
+         {rate:.0} claims/s, {duplicates} duplicates, {} never claimed",
+        claimed.len(),
+        elapsed.as_secs_f64(),
+        count - unique.len()
+    );
+    report.claims = Some((rate, duplicates, count - unique.len()));
+}
+
+/// A git repository at `root` with `n` generated tasks, committed. With `ready_only`, every
+/// task is open with no dependencies (for the claimers).
+fn build_repo(root: &Path, n: usize, ready_only: bool) -> u64 {
+    std::fs::create_dir_all(root).expect("create repo");
+    git(root, &["init", "-q"]);
+    git(root, &["config", "user.email", "bench@example.com"]);
+    git(root, &["config", "user.name", "bench"]);
+    let bytes = if ready_only {
+        fixture::write_ready(root, n)
+    } else {
+        fixture::write(root, n)
+    }
+    .expect("write fixture");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "tasks"]);
+    bytes
+}
+
+fn find_rg() -> String {
+    let found = |p: &str| Command::new(p).arg("--version").output().is_ok();
+    if found("rg") {
+        return "rg".into();
+    }
+    eprintln!("perf: installing ripgrep (apt-get install ripgrep) for the floor");
+    let _ = Command::new("sh")
+        .args([
+            "-c",
+            "(apt-get update -qq && apt-get install -y -qq ripgrep) >/dev/null 2>&1 || \
+             (sudo apt-get update -qq && sudo apt-get install -y -qq ripgrep) >/dev/null 2>&1",
+        ])
+        .status();
+    if found("rg") {
+        "rg".into()
+    } else {
+        die("ripgrep (`rg`) is needed for the floor: apt-get install ripgrep")
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .status()
+        .expect("run git")
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+fn timed(dir: &Path, program: &str, args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let status = Command::new(program)
+        .current_dir(dir)
+        .args(args)
+        .env("TASKS_AGENT", "bench")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run command");
+    let took = started.elapsed();
+    assert!(status.success(), "{program} {args:?} failed: {status}");
+    took
+}
+
+/// Peak resident set of one run, in KiB, from GNU time (None when it is not installed).
+fn peak_rss(dir: &Path, program: &str, args: &[&str]) -> Option<u64> {
+    let out = Command::new("/usr/bin/time")
+        .current_dir(dir)
+        .args(["-f", "%M", program])
+        .args(args)
+        .env("TASKS_AGENT", "bench")
+        .stdout(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines().last()?.trim().parse().ok()
+}
+
+fn fmt_rss(kib: Option<u64>) -> String {
+    kib.map_or("n/a".into(), |k| {
+        format!("{:.1} MB", k as f64 * 1024.0 / 1e6)
+    })
+}
+
+fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+    f(); // warm the page cache
+    let mut times: Vec<Duration> = (0..runs.max(1)).map(|_| f()).collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / 1_048_576.0
+}

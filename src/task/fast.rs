@@ -1,0 +1,374 @@
+//! A fast reader for the frontmatter people and this tool actually write: one `key: value`
+//! per line, values plain, simply quoted, or flow lists of plain values.
+//!
+//! Anything outside that subset (nesting, block scalars, anchors, tags, escapes, comments
+//! after a value, numbers in unusual notations, ...) makes it answer `None`, and the caller
+//! falls back to the full YAML parser. Where it answers, it gives exactly what the full
+//! parser gives: the scalar rules below are serde_norway's, and a differential test checks
+//! the two against each other.
+
+use serde_norway::{Mapping, Number, Value};
+
+/// A top-level entry: the key and its value's text as written (comments and the
+/// surrounding spaces removed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    pub key: &'a str,
+    pub value: &'a str,
+}
+
+/// Every entry of a frontmatter in the simple subset, in file order; `None` when the
+/// frontmatter needs the full parser (including when a key repeats, so that parser reports
+/// it).
+pub fn lines(front: &str) -> Option<Vec<Line<'_>>> {
+    let mut out: Vec<Line<'_>> = Vec::with_capacity(16);
+    for line in front.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let bytes = line.as_bytes();
+        let Some(&first) = bytes.first() else {
+            continue;
+        };
+        if first == b' ' {
+            // A blank or comment line is fine; anything else indented is nesting or a
+            // continued scalar.
+            let rest = line.trim_start_matches(' ');
+            if rest.is_empty() || rest.starts_with('#') {
+                continue;
+            }
+            return None;
+        }
+        if first == b'#' {
+            continue;
+        }
+        if !(first.is_ascii_alphabetic() || first == b'_') {
+            return None;
+        }
+        let end = bytes
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))?;
+        if bytes[end] != b':' {
+            return None;
+        }
+        let key = &line[..end];
+        let rest = &line[end + 1..];
+        if !rest.is_empty() && !rest.starts_with(' ') {
+            return None;
+        }
+        if !matches!(plain(key), Some(Value::String(_))) {
+            return None;
+        }
+        if out.iter().any(|l| l.key == key) {
+            return None;
+        }
+        out.push(Line {
+            key,
+            value: rest.trim_matches(' '),
+        });
+    }
+    Some(out)
+}
+
+/// The whole frontmatter as a mapping, when it is in the simple subset.
+pub fn mapping(front: &str) -> Option<Mapping> {
+    let lines = lines(front)?;
+    let mut map = Mapping::with_capacity(lines.len());
+    for line in lines {
+        map.insert(Value::String(line.key.to_string()), value(line.value)?);
+    }
+    Some(map)
+}
+
+/// A value's text (as in [`Line::value`]) read as YAML.
+pub fn value(text: &str) -> Option<Value> {
+    if text.chars().any(needs_full_parser) {
+        return None;
+    }
+    if let Some(inner) = text.strip_prefix('[') {
+        let inner = inner.strip_suffix(']')?.trim_matches(' ');
+        if inner.is_empty() {
+            return Some(Value::Sequence(Vec::new()));
+        }
+        let items = inner
+            .split(',')
+            .map(|item| flow_item(item.trim_matches(' ')))
+            .collect::<Option<Vec<Value>>>()?;
+        return Some(Value::Sequence(items));
+    }
+    Some(match quoted(text)? {
+        Scalar::Quoted(s) => Value::String(s.to_string()),
+        Scalar::SingleQuoted(s) => Value::String(s.replace("''", "'")),
+        Scalar::Plain(s) => plain(s)?,
+    })
+}
+
+/// A value's text read as a string, borrowed from the text: `Some(None)` when the value is
+/// not a string (null, a number, a list, ...), `None` when only the full parser can tell or
+/// the string needs unescaping.
+pub fn str_value(text: &str) -> Option<Option<&str>> {
+    if text.chars().any(needs_full_parser) {
+        return None;
+    }
+    if text.starts_with('[') {
+        return value(text).map(|_| None);
+    }
+    match quoted(text)? {
+        Scalar::Quoted(s) => Some(Some(s)),
+        Scalar::SingleQuoted(s) if !s.contains('\'') => Some(Some(s)),
+        Scalar::SingleQuoted(_) => None,
+        Scalar::Plain(s) => match plain(s)? {
+            Value::String(_) => Some(Some(s)),
+            _ => Some(None),
+        },
+    }
+}
+
+enum Scalar<'a> {
+    /// The inside of `"..."` with no escapes in it.
+    Quoted(&'a str),
+    /// The inside of `'...'`, where `''` stands for `'`.
+    SingleQuoted(&'a str),
+    Plain(&'a str),
+}
+
+/// Classifies a scalar's text, or `None` when it is beyond the subset.
+fn quoted(text: &str) -> Option<Scalar<'_>> {
+    if text.len() >= 2 && text.starts_with('"') {
+        let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+        return (!inner.contains(['"', '\\'])).then_some(Scalar::Quoted(inner));
+    }
+    if text.len() >= 2 && text.starts_with('\'') {
+        let inner = text.strip_prefix('\'')?.strip_suffix('\'')?;
+        // Every quote inside must be one of a doubled pair.
+        return (!inner.replace("''", "").contains('\'')).then_some(Scalar::SingleQuoted(inner));
+    }
+    let first = text.chars().next();
+    if first.is_some_and(|c| "-?:,[]{}#&*!|>'\"%@`.".contains(c)) {
+        return None;
+    }
+    if text.contains(": ") || text.ends_with(':') || text.contains(" #") {
+        return None;
+    }
+    Some(Scalar::Plain(text))
+}
+
+/// One item of a one-line flow list: plain text with no flow indicators, quotes or colons.
+fn flow_item(item: &str) -> Option<Value> {
+    if item.is_empty() || item.contains([',', '[', ']', '{', '}', '"', '\'', ':', '#']) {
+        return None;
+    }
+    match quoted(item)? {
+        Scalar::Plain(s) => plain(s),
+        _ => None,
+    }
+}
+
+/// Characters whose handling differs between YAML readers or needs escapes: tabs, controls,
+/// line separators, the byte-order mark and non-characters.
+fn needs_full_parser(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
+}
+
+/// A plain scalar resolved the way serde_norway resolves it: null, boolean, integer, float,
+/// else string. Only notations that cannot be mistaken are taken; anything numeric-looking
+/// beyond a plain decimal integer goes to the full parser.
+fn plain(s: &str) -> Option<Value> {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if first.is_ascii_digit() {
+        if s.bytes().all(|b| b.is_ascii_digit()) {
+            // Leading zeros make a string in YAML 1.2; too big for u64 goes to the full parser.
+            if s.len() > 1 && first == b'0' {
+                return Some(Value::String(s.to_string()));
+            }
+            return s
+                .parse::<u64>()
+                .ok()
+                .map(|n| Value::Number(Number::from(n)));
+        }
+        // Dates and times: a colon, or a date's dashes, are never part of a number.
+        let is_date = s.len() == 10
+            && s.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if s.contains(':') || is_date {
+            return Some(Value::String(s.to_string()));
+        }
+        return None;
+    }
+    if first == b'+' {
+        return None;
+    }
+    // Words: `inf`, `nan` and the like are not finite, so they stay strings there too.
+    Some(Value::String(s.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn full(front: &str) -> Option<Mapping> {
+        match serde_norway::from_str::<Value>(front) {
+            Ok(Value::Mapping(m)) => Some(m),
+            Ok(Value::Null) => Some(Mapping::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn reads_what_the_tool_writes() {
+        let front = "id: T-7k2m\ntitle: Fix queue race [pool]\nstatus: in_progress\npriority: 1\n\
+                     owner: role:backend\nlabels: [pool, concurrency]\ndepends_on: []\n\
+                     claimed_at: 2026-11-20T10:05:00Z\ndue: 2026-12-01\nnote: \"a: b\"\n\
+                     quip: 'it''s'\nempty:\n# a comment\n\n";
+        let fast = mapping(front).expect("in the subset");
+        assert_eq!(Some(fast), full(front));
+    }
+
+    #[test]
+    fn leaves_the_rest_to_the_full_parser() {
+        for front in [
+            "a:\n  - x\n",
+            "a: |\n  text\n",
+            "a: &x 1\nb: *x\n",
+            "a: !tag x\n",
+            "a: x # comment\n",
+            "a: \"esc\\n\"\n",
+            "a: 0x1f\n",
+            "a: 1.5\n",
+            "a: -1\n",
+            "a: 99999999999999999999999\n",
+            "a: 1\na: 2\n",
+            "true: x\n",
+            "a: {b: c}\n",
+            "a:\tb\n",
+            "a: [x, [y]]\n",
+            "a: [x,]\n",
+            "- x\n",
+            "---\n",
+            "a b: c\n",
+        ] {
+            assert_eq!(mapping(front), None, "{front:?}");
+        }
+    }
+
+    #[test]
+    fn str_value_borrows_strings_only() {
+        assert_eq!(str_value("x y"), Some(Some("x y")));
+        assert_eq!(str_value("\"1\""), Some(Some("1")));
+        assert_eq!(str_value("1"), Some(None));
+        assert_eq!(str_value("null"), Some(None));
+        assert_eq!(str_value("[a]"), Some(None));
+        assert_eq!(str_value("'it''s'"), None);
+    }
+
+    /// Lines built from pieces that sit on the edges of the subset.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "id", "title", "a-b", "_x", "null", "True", "inf", "k1", "y", "on",
+        ]);
+        let atom = prop::sample::select(vec![
+            "x",
+            "role:backend",
+            "a:b",
+            "a: b",
+            "a #b",
+            "a#b",
+            "1",
+            "01",
+            "0",
+            "-1",
+            "+1",
+            "1.5",
+            ".5",
+            "1e3",
+            "0x1f",
+            "0o7",
+            "2026-11-20",
+            "2026-11-20T10:00:00Z",
+            "2026-1-2",
+            "~",
+            "null",
+            "NULL",
+            "true",
+            "False",
+            "yes",
+            "no",
+            "inf",
+            ".inf",
+            "nan",
+            "a,b",
+            "[a]",
+            "{a}",
+            "x]",
+            "it's",
+            "\"q\"",
+            "'q'",
+            "'it''s'",
+            "\"a\\\"b\"",
+            "@at",
+            "`t`",
+            "%p",
+            "&a",
+            "*a",
+            "!t",
+            "|",
+            ">",
+            "?x",
+            ":x",
+            "-x",
+            "- x",
+            "a\tb",
+            "T-1",
+            "x:",
+            "é ü",
+            "a  b",
+            "18446744073709551616",
+            "",
+            " ",
+        ]);
+        let value = prop_oneof![
+            atom.clone().prop_map(str::to_string),
+            prop::collection::vec(atom, 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+        ];
+        let comment = prop::sample::select(vec!["", "", " # c", "  #c"]);
+        prop_oneof![
+            4 => (key, value, comment).prop_map(|(k, v, c)| format!("{k}: {v}{c}")),
+            1 => Just("# comment".to_string()),
+            1 => Just(String::new()),
+            1 => Just("  indented".to_string()),
+            1 => Just("   ".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// Wherever the fast reader answers, it answers what the full parser does.
+        #[test]
+        fn agrees_with_the_full_parser(lines in prop::collection::vec(line(), 0..8), crlf: bool) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let front: String = lines.iter().map(|l| format!("{l}{eol}")).collect();
+            if let Some(fast) = mapping(&front) {
+                prop_assert_eq!(Some(fast), full(&front), "{:?}", front);
+            }
+            if let Some(lines) = super::lines(&front) {
+                for l in lines {
+                    if let Some(Some(s)) = str_value(l.value) {
+                        prop_assert_eq!(value(l.value), Some(Value::String(s.to_string())));
+                    }
+                }
+            }
+        }
+    }
+}
