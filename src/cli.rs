@@ -1,8 +1,9 @@
 //! The command line: global flags and the subcommand enum.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::commands::Command;
 
@@ -23,6 +24,23 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses a command line (the program name first), as `Parser::try_parse_from` does, and
+    /// settles what the derived parser cannot tell apart.
+    pub fn parse_args(args: &[OsString]) -> Result<Cli, clap::Error> {
+        let mut matches = Cli::command().try_get_matches_from(args)?;
+        let man_dir_given = crate::commands::man_dir_given(&matches);
+        let mut cli =
+            Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))?;
+        if let Command::Man(man) = &mut cli.command
+            && !man_dir_given
+        {
+            man.dir = None;
+        }
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Clone, Args)]

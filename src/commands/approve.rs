@@ -12,6 +12,7 @@ use crate::lifecycle;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// Approve your own work
     #[arg(long)]

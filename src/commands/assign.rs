@@ -14,6 +14,7 @@ use crate::task::Edit;
 #[derive(Debug, clap::Args)]
 pub struct AssignArgs {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// Who gets it (a person; any alias is written as the canonical name)
     pub name: String,
@@ -25,6 +26,7 @@ pub struct AssignArgs {
 #[derive(Debug, clap::Args)]
 pub struct UnassignArgs {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
 }
 

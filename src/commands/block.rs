@@ -7,6 +7,7 @@ use crate::lifecycle;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// What blocks it (`-` reads standard input)
     #[arg(long)]

@@ -14,7 +14,7 @@ use crate::store::{Entry, Scan, Store};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
-    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    #[arg(add = crate::completion::live_task(), required_unless_present = "next", conflicts_with = "next")]
     pub id: Option<String>,
     /// Claim the first ready task routed to you (owned by you, a role you hold, or nobody)
     #[arg(long)]

@@ -28,14 +28,17 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct One {
     /// The task (id or unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct Pair {
     /// The task that waits (id or unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// The task it waits for (id or unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub dep: String,
 }
 

@@ -22,6 +22,7 @@ const DEFAULT_CHECK_TIMEOUT_SECS: u64 = 20 * 60;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// The pull request URL (its number is recorded as pr_number)
     #[arg(long, value_name = "URL")]

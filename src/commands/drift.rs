@@ -25,6 +25,7 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
     /// Only this task (an id, or a unique prefix of a task in the root)
+    #[arg(add = crate::completion::any_task())]
     pub id: Option<String>,
     /// The lowest severity that makes the exit code 7
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]

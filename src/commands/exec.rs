@@ -35,7 +35,7 @@ use crate::verify::{self, Ended, Out};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
-    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    #[arg(add = crate::completion::live_task(), required_unless_present = "next", conflicts_with = "next")]
     pub id: Option<String>,
     /// Run on the first ready task routed to you
     #[arg(long)]

@@ -10,6 +10,7 @@ use crate::lifecycle;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// What went wrong (`-` reads standard input)
     #[arg(long)]

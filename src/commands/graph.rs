@@ -28,6 +28,7 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct GraphArgs {
     /// Only the tasks connected to this one (an id or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: Option<String>,
     /// The drawing
     #[arg(long, value_enum, default_value_t = Format::Text)]

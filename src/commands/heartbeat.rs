@@ -26,7 +26,7 @@ use crate::task::{Edit, Status};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Renew the lease on this task (an id or a unique prefix) instead of sweeping
-    #[arg(conflicts_with_all = ["fix", "all", "here"])]
+    #[arg(add = crate::completion::live_task(), conflicts_with_all = ["fix", "all", "here"])]
     pub id: Option<String>,
     /// The lowest severity that makes the exit code 7
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]

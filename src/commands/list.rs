@@ -13,7 +13,7 @@ use crate::task::{Kind, Status};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only these statuses (repeat or comma-separate; aliases like todo work)
-    #[arg(long, short, value_delimiter = ',')]
+    #[arg(long, short, value_delimiter = ',', add = crate::completion::status())]
     pub status: Vec<String>,
     /// Only tasks with this owner (a person or role:NAME)
     #[arg(long)]

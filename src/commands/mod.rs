@@ -6,6 +6,7 @@ mod block;
 mod blocked;
 mod cancel;
 mod claim;
+mod completions;
 mod dep;
 mod done;
 mod drift;
@@ -17,6 +18,7 @@ mod hooks;
 mod identities;
 mod init;
 mod list;
+mod man;
 mod new;
 mod note;
 mod orphans;
@@ -46,6 +48,7 @@ use crate::store::{Entry, Locate, Scan, Store, events, lease};
 use crate::task::{Edit, Status, Task};
 
 pub use exec::tombstone_path;
+pub use man::dir_given as man_dir_given;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -87,6 +90,8 @@ pub enum Command {
     Worktree(worktree::Command),
     #[command(subcommand)]
     Dep(dep::Command),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
@@ -135,6 +140,8 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Hooks(cmd) => hooks::run(&ctx, cmd),
         Command::Worktree(cmd) => worktree::run(&ctx, cmd),
         Command::Dep(cmd) => dep::run(&ctx, cmd),
+        Command::Completions(args) => completions::run(&ctx, args),
+        Command::Man(args) => man::run(&ctx, args),
     }
 }
 

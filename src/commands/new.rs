@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long = "label", short = 'l', value_name = "LABEL")]
     pub labels: Vec<String>,
     /// A task this one waits for (repeat for more)
-    #[arg(long = "depends-on", short = 'd', value_name = "ID")]
+    #[arg(long = "depends-on", short = 'd', value_name = "ID", add = crate::completion::any_task())]
     pub depends_on: Vec<String>,
     /// The description (`-` reads standard input)
     #[arg(long)]

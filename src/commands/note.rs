@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
     /// The note (`-` reads standard input)
     pub text: String,

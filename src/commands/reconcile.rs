@@ -23,6 +23,7 @@ use crate::task::{Edit, Status, edit};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Only this task (an id, or a unique prefix of a task in the root)
+    #[arg(add = crate::completion::any_task())]
     pub id: Option<String>,
     /// Say what would change; write nothing
     #[arg(long)]

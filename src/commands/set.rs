@@ -14,6 +14,7 @@ use crate::task::{Edit, Kind, yaml};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
     /// One or more key=value pairs
     #[arg(required = true, value_name = "KEY=VALUE")]

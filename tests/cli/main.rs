@@ -11,5 +11,6 @@ mod json;
 mod lifecycle;
 mod minimal_diff;
 mod props;
+mod shell;
 mod sweep;
 mod worktrees;
