@@ -13,6 +13,7 @@ mod drift;
 mod exec;
 mod fail;
 mod graph;
+mod guide;
 mod heartbeat;
 mod hooks;
 mod identities;
@@ -48,6 +49,7 @@ use crate::store::{Entry, Locate, Scan, Store, events, lease};
 use crate::task::{Edit, Status, Task};
 
 pub use exec::tombstone_path;
+pub use guide::{GUIDE, SNIPPET};
 pub use man::dir_given as man_dir_given;
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +92,7 @@ pub enum Command {
     Worktree(worktree::Command),
     #[command(subcommand)]
     Dep(dep::Command),
+    Guide(guide::Args),
     Completions(completions::Args),
     Man(man::Args),
 }
@@ -140,6 +143,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Hooks(cmd) => hooks::run(&ctx, cmd),
         Command::Worktree(cmd) => worktree::run(&ctx, cmd),
         Command::Dep(cmd) => dep::run(&ctx, cmd),
+        Command::Guide(args) => guide::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Man(args) => man::run(&ctx, args),
     }
