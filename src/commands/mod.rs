@@ -10,6 +10,7 @@ mod completions;
 mod dep;
 mod done;
 mod drift;
+mod edit;
 mod exec;
 mod fail;
 mod graph;
@@ -74,6 +75,7 @@ pub enum Command {
     Reopen(reopen::Args),
     Cancel(cancel::Args),
     Set(set::Args),
+    Edit(edit::Args),
     Assign(assign::AssignArgs),
     Unassign(assign::UnassignArgs),
     Whoami(whoami::Args),
@@ -129,6 +131,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Reopen(args) => reopen::run(&ctx, args),
         Command::Cancel(args) => cancel::run(&ctx, args),
         Command::Set(args) => set::run(&ctx, args),
+        Command::Edit(args) => edit::run(&ctx, args),
         Command::Assign(args) => assign::assign(&ctx, args),
         Command::Unassign(args) => assign::unassign(&ctx, args),
         Command::Whoami(args) => whoami::run(&ctx, args),

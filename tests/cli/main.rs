@@ -5,6 +5,7 @@ mod common;
 mod bad_files;
 mod concurrency;
 mod done;
+mod edit;
 mod graph;
 mod guide;
 mod identity;

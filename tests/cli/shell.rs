@@ -62,7 +62,7 @@ fn every_shell_completes_subcommands_flags_and_the_ids_in_the_files() {
     repo.tasks(&["new", "Use the parser", "--id", "T-use"]).ok();
     for shell in SHELLS {
         let subcommands = candidates(&complete(&repo, &repo.root, shell, &["tasks", ""]).ok());
-        for name in ["claim", "heartbeat", "identities", "guide", "man"] {
+        for name in ["claim", "heartbeat", "identities", "edit", "guide", "man"] {
             assert!(
                 subcommands.iter().any(|c| c == name),
                 "{shell}: no {name} in {subcommands:?}"
