@@ -79,7 +79,7 @@ pub enum Command {
     Assign(assign::AssignArgs),
     Unassign(assign::UnassignArgs),
     Whoami(whoami::Args),
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tasks identities fix --dry-run")]
     Identities(identities::Command),
     Drift(drift::Args),
     Reconcile(reconcile::Args),
@@ -88,11 +88,17 @@ pub enum Command {
     Graph(graph::GraphArgs),
     Tracks(graph::TracksArgs),
     Stats(stats::Args),
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tasks hooks install\n  tasks hooks uninstall"
+    )]
     Hooks(hooks::Command),
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tasks worktree prune --dry-run")]
     Worktree(worktree::Command),
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tasks dep add T-7k2m T-3b9x\n  tasks dep tree T-7k2m\n  tasks dep cycles"
+    )]
     Dep(dep::Command),
     Guide(guide::Args),
     Completions(completions::Args),

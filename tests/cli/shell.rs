@@ -274,6 +274,10 @@ fn man_writes_a_page_for_every_command_and_subcommand() {
         "{claim}"
     );
     assert!(claim.contains(".TH tasks-claim 1"), "{claim}");
+    assert!(
+        claim.contains("tasks claim T\\-3b9x"),
+        "examples are in the page:\n{claim}"
+    );
     let fix = std::fs::read_to_string(out.join("tasks-identities-fix.1")).unwrap();
     assert!(fix.contains("tasks identities fix"), "{fix}");
 
