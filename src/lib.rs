@@ -14,6 +14,8 @@ pub mod graph;
 pub mod lifecycle;
 pub mod merge;
 pub mod output;
+#[cfg(test)]
+mod reference;
 pub mod store;
 pub mod task;
 pub mod verify;
