@@ -6,6 +6,7 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod config;
 pub mod error;
 pub mod git;
@@ -13,6 +14,8 @@ pub mod graph;
 pub mod lifecycle;
 pub mod merge;
 pub mod output;
+#[cfg(test)]
+mod reference;
 pub mod store;
 pub mod task;
 pub mod verify;
@@ -20,14 +23,15 @@ pub mod verify;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::error::Error;
 
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(code) = completion::answer(&args) {
+        return code;
+    }
     let wants_json = args.iter().skip(1).any(|a| a == "--json");
-    let cli = match cli::Cli::try_parse_from(&args) {
+    let cli = match cli::Cli::parse_args(&args) {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind;

@@ -7,11 +7,11 @@ use crate::lifecycle;
 ///
 /// Records the reviewer as `reviewed_by` and `reviewed_at`. The claimant cannot approve their
 /// own work (exit 3) unless --force.
-///
-/// Example: tasks approve T-3b9x --as reviewer
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks approve T-3b9x --as reviewer")]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// Approve your own work
     #[arg(long)]

@@ -9,22 +9,22 @@ use crate::task::Edit;
 /// unless they pass --force; `ready --for` and `claim --next` offer it to the assignee only,
 /// whoever owns it. The claim takes the assignment up (both keys go). The sweep flags
 /// `pickup_overdue` when it stays unclaimed past `sla.pickup`.
-///
-/// Example: tasks assign T-3b9x alice
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks assign T-3b9x alice")]
 pub struct AssignArgs {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// Who gets it (a person; any alias is written as the canonical name)
     pub name: String,
 }
 
 /// Take a task's assignment away, so anyone it routes to can claim it
-///
-/// Example: tasks unassign T-3b9x
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks unassign T-3b9x")]
 pub struct UnassignArgs {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
 }
 

@@ -5,8 +5,10 @@ use crate::lifecycle;
 
 /// Mark a task blocked, with the reason (a claim on it ends with outcome `blocked`)
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks block T-3b9x --reason \"waiting for the API key\"")]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// What blocks it (`-` reads standard input)
     #[arg(long)]

@@ -12,6 +12,7 @@ use crate::task::Status;
 ///
 /// Under --json each task carries `blocked_by`: a list of {kind, id?, status?, detail}.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks blocked\n  tasks blocked --json")]
 pub struct Args {}
 
 pub fn run(ctx: &super::Ctx, _args: &Args) -> Result<()> {

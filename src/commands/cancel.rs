@@ -5,8 +5,10 @@ use crate::lifecycle;
 
 /// Cancel a task (from any state but cancelled); only `reopen` brings it back
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks cancel T-3b9x --reason \"no longer needed\"")]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// Why it is cancelled (`-` reads standard input)
     #[arg(long)]

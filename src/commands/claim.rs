@@ -12,9 +12,12 @@ use crate::store::{Entry, Scan, Store};
 /// Claiming a task you already hold succeeds and renews the lease. A task held by someone
 /// else exits 3 naming the holder; `--next` with nothing ready exits 4. Prints the id.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks claim T-3b9x\n  tasks claim --next\n  tasks claim --next --lease 30m --pid $$\n  ID=$(tasks claim --next --as agent-1)"
+)]
 pub struct Args {
     /// The task id (or a unique prefix)
-    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    #[arg(add = crate::completion::live_task(), required_unless_present = "next", conflicts_with = "next")]
     pub id: Option<String>,
     /// Claim the first ready task routed to you (owned by you, a role you hold, or nobody)
     #[arg(long)]

@@ -10,32 +10,37 @@ use crate::task::Edit;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Make ID depend on DEP (refused if it would close a cycle)
+    #[command(
+        after_help = "Examples:\n  tasks dep add T-7k2m T-3b9x     # T-7k2m waits for T-3b9x"
+    )]
     Add(Pair),
     /// Remove DEP from ID's dependencies
+    #[command(after_help = "Examples:\n  tasks dep rm T-7k2m T-3b9x")]
     Rm(Pair),
     /// Show everything a task waits for, as a tree, with each one's status
-    ///
-    /// Example: tasks dep tree T-3b9x
+    #[command(after_help = "Examples:\n  tasks dep tree T-3b9x")]
     Tree(One),
     /// List every dependency loop (`depends_on` that comes back to itself)
     ///
     /// Exits 0 either way; the sweep reports loops as `dependency_cycle`.
-    ///
-    /// Example: tasks dep cycles
+    #[command(after_help = "Examples:\n  tasks dep cycles\n  tasks dep cycles --json")]
     Cycles,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct One {
     /// The task (id or unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct Pair {
     /// The task that waits (id or unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// The task it waits for (id or unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub dep: String,
 }
 

@@ -20,8 +20,12 @@ const DEFAULT_CHECK_TIMEOUT_SECS: u64 = 20 * 60;
 /// The commands in config `done.checks` run first, in the task's worktree (else the current
 /// one); if one fails the task stays in progress, a note records it, and the exit code is 6.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks done T-3b9x\n  tasks done T-3b9x --commit abc1234\n  tasks done T-3b9x --pr https://github.com/acme/app/pull/42\n  tasks done T-3b9x --no-verify --reason \"docs only\""
+)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// The pull request URL (its number is recorded as pr_number)
     #[arg(long, value_name = "URL")]

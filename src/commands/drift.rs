@@ -13,9 +13,10 @@ use crate::store::Store;
 /// file at the merge-base. Signals `completed_unreconciled` (error: the worktree says done, in
 /// review or has a PR and the root does not) and `metadata_drift` (warn). Exits 7 when a signal
 /// is at or above --fail-on. `tasks reconcile` applies what can be applied.
-///
-/// Example: tasks drift --fail-on warn
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks drift\n  tasks drift --fail-on warn\n  tasks drift T-3b9x --json"
+)]
 pub struct Args {
     #[command(flatten)]
     pub sweep: SweepArgs,
@@ -25,6 +26,7 @@ pub struct Args {
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
     /// Only this task (an id, or a unique prefix of a task in the root)
+    #[arg(add = crate::completion::any_task())]
     pub id: Option<String>,
     /// The lowest severity that makes the exit code 7
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]

@@ -30,12 +30,13 @@ use crate::verify::{self, Ended, Out};
 /// unless the worker finished in its worktree copy and only a reconcile is missing, which is
 /// left for `tasks reconcile`. A tombstone in the runtime state records how it ended.
 /// Exits with COMMAND's status.
-///
-/// Example: tasks exec --next --as agent-1 -- sh -c 'claude -p "do $TASKS_TASK"'
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks exec T-3b9x -- make test\n  tasks exec --next --as agent-1 -- sh -c 'claude -p \"do $TASKS_TASK\"'"
+)]
 pub struct Args {
     /// The task id (or a unique prefix)
-    #[arg(required_unless_present = "next", conflicts_with = "next")]
+    #[arg(add = crate::completion::live_task(), required_unless_present = "next", conflicts_with = "next")]
     pub id: Option<String>,
     /// Run on the first ready task routed to you
     #[arg(long)]

@@ -8,8 +8,10 @@ use crate::lifecycle;
 /// The failing agent is remembered in `failed_agents` and cannot claim the task again without
 /// `claim --force`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks fail T-3b9x --reason \"tests time out on CI\"")]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// What went wrong (`-` reads standard input)
     #[arg(long)]

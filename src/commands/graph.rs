@@ -23,11 +23,13 @@ pub enum Format {
 /// Unfinished tasks by default (--all: every task), ready ones marked, and each dependency
 /// that still blocks its task marked. With ID, only the tasks connected to it. Arrows run from
 /// a dependency to the task that waits for it.
-///
-/// Example: tasks graph --format mermaid > graph.md
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks graph\n  tasks graph T-3b9x --all\n  tasks graph --format mermaid > graph.md\n  tasks graph --format dot | dot -Tsvg > graph.svg"
+)]
 pub struct GraphArgs {
     /// Only the tasks connected to this one (an id or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: Option<String>,
     /// The drawing
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -44,9 +46,10 @@ pub struct GraphArgs {
 /// and how many of its tasks are ready now. Tracks whose tasks' `files:` globs overlap are
 /// reported as conflicting. With --agents N, a plan hands the tracks to N agents: conflicting
 /// tracks go to the same agent (one after the other), and the critical paths are balanced.
-///
-/// Example: tasks tracks --agents 3
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks tracks\n  tasks tracks --agents 3\n  tasks tracks --json"
+)]
 pub struct TracksArgs {
     /// Plan the tracks for this many agents
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]

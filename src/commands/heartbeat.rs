@@ -21,12 +21,13 @@ use crate::task::{Edit, Status};
 /// first; every live claim gets a row even when it is healthy. It writes the snapshot
 /// `<git-common-dir>/tasks/heartbeat.json` (`tasks status` reads it) and exits 7 when a signal
 /// is at or above --fail-on. With --fix it first makes the safe repairs.
-///
-/// Example: tasks heartbeat --fail-on warn || notify-operator
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks heartbeat T-3b9x\n  tasks heartbeat\n  tasks heartbeat --fix --all\n  tasks heartbeat --fail-on warn || notify-operator"
+)]
 pub struct Args {
     /// Renew the lease on this task (an id or a unique prefix) instead of sweeping
-    #[arg(conflicts_with_all = ["fix", "all", "here"])]
+    #[arg(add = crate::completion::live_task(), conflicts_with_all = ["fix", "all", "here"])]
     pub id: Option<String>,
     /// The lowest severity that makes the exit code 7
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]

@@ -21,14 +21,12 @@ pub enum Command {
     /// right after the `#!` line, between marker comments. Respects `core.hooksPath`. A section
     /// never fails or slows a git command beyond the sweep itself, even when `.tasks/` is broken
     /// or the `tasks` binary is gone. Running it again updates the sections in place.
-    ///
-    /// Example: tasks hooks install
+    #[command(after_help = "Examples:\n  tasks hooks install")]
     Install,
     /// Remove the `tasks` sections, leaving everything else in each hook as it was
     ///
     /// A hook file that held nothing but the section is deleted.
-    ///
-    /// Example: tasks hooks uninstall
+    #[command(after_help = "Examples:\n  tasks hooks uninstall")]
     Uninstall,
 }
 

@@ -19,8 +19,7 @@ pub enum Command {
     ///
     /// Uses `identities:` in the config. Only the lines of those keys change; files that cannot
     /// be parsed are left alone. The sweep's `owner_alias` signal lists what this fixes.
-    ///
-    /// Example: tasks identities fix --dry-run
+    #[command(after_help = "Examples:\n  tasks identities fix --dry-run\n  tasks identities fix")]
     Fix(FixArgs),
 }
 

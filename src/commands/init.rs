@@ -10,6 +10,7 @@ use crate::store::{Store, TASKS_DIR, atomic};
 ///
 /// Safe to run again: files that exist are left alone.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks init")]
 pub struct Args {}
 
 pub const CONFIG_TEMPLATE: &str = include_str!("../../fixtures/init/config.yaml");

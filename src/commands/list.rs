@@ -11,9 +11,12 @@ use crate::task::{Kind, Status};
 /// Piped output is one task per line, tab-separated: id, status, priority, type, owner,
 /// claimed_by, title (`-` for empty).
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks list\n  tasks list --all\n  tasks list --status todo,in_progress --owner role:backend\n  tasks list --label db --json"
+)]
 pub struct Args {
     /// Only these statuses (repeat or comma-separate; aliases like todo work)
-    #[arg(long, short, value_delimiter = ',')]
+    #[arg(long, short, value_delimiter = ',', add = crate::completion::status())]
     pub status: Vec<String>,
     /// Only tasks with this owner (a person or role:NAME)
     #[arg(long)]

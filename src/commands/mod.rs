@@ -6,17 +6,21 @@ mod block;
 mod blocked;
 mod cancel;
 mod claim;
+mod completions;
 mod dep;
 mod done;
 mod drift;
+mod edit;
 mod exec;
 mod fail;
 mod graph;
+mod guide;
 mod heartbeat;
 mod hooks;
 mod identities;
 mod init;
 mod list;
+mod man;
 mod new;
 mod note;
 mod orphans;
@@ -46,6 +50,8 @@ use crate::store::{Entry, Locate, Scan, Store, events, lease};
 use crate::task::{Edit, Status, Task};
 
 pub use exec::tombstone_path;
+pub use guide::{GUIDE, SNIPPET};
+pub use man::dir_given as man_dir_given;
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -69,10 +75,11 @@ pub enum Command {
     Reopen(reopen::Args),
     Cancel(cancel::Args),
     Set(set::Args),
+    Edit(edit::Args),
     Assign(assign::AssignArgs),
     Unassign(assign::UnassignArgs),
     Whoami(whoami::Args),
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tasks identities fix --dry-run")]
     Identities(identities::Command),
     Drift(drift::Args),
     Reconcile(reconcile::Args),
@@ -81,12 +88,21 @@ pub enum Command {
     Graph(graph::GraphArgs),
     Tracks(graph::TracksArgs),
     Stats(stats::Args),
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tasks hooks install\n  tasks hooks uninstall"
+    )]
     Hooks(hooks::Command),
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  tasks worktree prune --dry-run")]
     Worktree(worktree::Command),
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tasks dep add T-7k2m T-3b9x\n  tasks dep tree T-7k2m\n  tasks dep cycles"
+    )]
     Dep(dep::Command),
+    Guide(guide::Args),
+    Completions(completions::Args),
+    Man(man::Args),
 }
 
 pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
@@ -121,6 +137,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Reopen(args) => reopen::run(&ctx, args),
         Command::Cancel(args) => cancel::run(&ctx, args),
         Command::Set(args) => set::run(&ctx, args),
+        Command::Edit(args) => edit::run(&ctx, args),
         Command::Assign(args) => assign::assign(&ctx, args),
         Command::Unassign(args) => assign::unassign(&ctx, args),
         Command::Whoami(args) => whoami::run(&ctx, args),
@@ -135,6 +152,9 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Hooks(cmd) => hooks::run(&ctx, cmd),
         Command::Worktree(cmd) => worktree::run(&ctx, cmd),
         Command::Dep(cmd) => dep::run(&ctx, cmd),
+        Command::Guide(args) => guide::run(&ctx, args),
+        Command::Completions(args) => completions::run(&ctx, args),
+        Command::Man(args) => man::run(&ctx, args),
     }
 }
 

@@ -14,6 +14,9 @@ use crate::task::{Kind, Task, split, yaml};
 
 /// Create a task and print its id
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks new \"Write the migration\" --priority 1 --type feature --owner role:backend\n  tasks new \"Use the schema\" --depends-on T-3b9x --label db\n  echo \"Add a users table\" | tasks new \"Schema\" --body -"
+)]
 pub struct Args {
     /// One line saying what is to be done
     pub title: String,
@@ -33,7 +36,7 @@ pub struct Args {
     #[arg(long = "label", short = 'l', value_name = "LABEL")]
     pub labels: Vec<String>,
     /// A task this one waits for (repeat for more)
-    #[arg(long = "depends-on", short = 'd', value_name = "ID")]
+    #[arg(long = "depends-on", short = 'd', value_name = "ID", add = crate::completion::any_task())]
     pub depends_on: Vec<String>,
     /// The description (`-` reads standard input)
     #[arg(long)]

@@ -4,8 +4,12 @@ use crate::error::{Error, Result};
 
 /// Append a timestamped note to a task's `## Notes` section
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks note T-3b9x \"reproduced with 3 parallel acquires\"\n  git log -1 --format=%B | tasks note T-3b9x -"
+)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
     /// The note (`-` reads standard input)
     pub text: String,

@@ -11,9 +11,8 @@ use crate::error::Result;
 /// is not running) and `orphan_claim` (warn: claim fields on a task that is not in progress or
 /// in review). Exits 7 when a signal is at or above --fail-on. `tasks worktree prune` removes
 /// the worktrees that are safe to remove.
-///
-/// Example: tasks orphans --json
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks orphans\n  tasks orphans --json")]
 pub struct Args {
     #[command(flatten)]
     pub sweep: super::drift::SweepArgs,

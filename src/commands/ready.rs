@@ -8,6 +8,9 @@ use crate::lifecycle;
 /// Ordered by priority, then creation time, then id. Tasks the acting agent failed before are
 /// left out.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks ready\n  tasks ready --for alice -n 3\n  tasks ready --json"
+)]
 pub struct Args {
     /// Only tasks for NAME: owned by NAME, by a role NAME holds, or by nobody
     #[arg(long = "for", value_name = "NAME")]

@@ -18,11 +18,13 @@ use crate::task::{Edit, Status, edit};
 /// are added to the root. Conflicts are listed and left alone (exit 3) unless --prefer settles
 /// them. Writes only the root, under the lock, changing only the lines that differ. Running it
 /// again changes nothing.
-///
-/// Example: tasks reconcile --dry-run
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks reconcile --dry-run\n  tasks reconcile\n  tasks reconcile T-3b9x --prefer worktree"
+)]
 pub struct Args {
     /// Only this task (an id, or a unique prefix of a task in the root)
+    #[arg(add = crate::completion::any_task())]
     pub id: Option<String>,
     /// Say what would change; write nothing
     #[arg(long)]

@@ -5,8 +5,10 @@ use crate::lifecycle;
 
 /// Reopen a task that is in review (outcome `needs_review_fix`), done, failed or cancelled
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks reopen T-3b9x --reason \"the fix broke login\"")]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
     /// Why it needs more work (`-` reads standard input)
     #[arg(long)]

@@ -12,8 +12,12 @@ use crate::task::{Edit, Kind, yaml};
 /// any other key is stored as the YAML value given. Status, claim, outcome and evidence
 /// fields are written only by the lifecycle commands.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks set T-3b9x priority=1 labels=db,api owner=alice\n  tasks set T-3b9x owner="
+)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
     /// One or more key=value pairs
     #[arg(required = true, value_name = "KEY=VALUE")]

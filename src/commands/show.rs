@@ -11,8 +11,10 @@ use crate::task::split;
 ///
 /// Under --json: `{"schema_version":1,"task":TASK,"body":"…","lease":{…}|null}`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks show T-3b9x\n  tasks show t-3b --json")]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::any_task())]
     pub id: String,
 }
 

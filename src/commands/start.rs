@@ -21,10 +21,11 @@ use crate::task::{Edit, Task};
 /// (default `tasks/<id>`) from the root's HEAD, and records `worktree` and `branch` in the task.
 /// Prints the worktree's path. If the worktree cannot be created, the claim is undone.
 /// Inside that worktree, commands act as the claim's holder without --as.
-///
-/// Example: cd "$(tasks start --next --as agent-1)"
 #[derive(Debug, clap::Args)]
 #[group(skip)]
+#[command(
+    after_help = "Examples:\n  tasks start T-3b9x\n  tasks start --next --base main\n  cd \"$(tasks start --next --as agent-1)\""
+)]
 pub struct Args {
     #[command(flatten)]
     pub claim: claim::Args,

@@ -18,9 +18,10 @@ use crate::store::events::Event;
 /// rank) over the tasks finished or claimed in the window; outcomes per agent, the failure
 /// rate, throughput per day and utilization (live claims against agents active in the window)
 /// come from `events.jsonl`. Without events, it says what it could not compute.
-///
-/// Example: tasks stats --since 7d
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks stats\n  tasks stats --since 7d\n  tasks stats --since 2026-11-01 --json"
+)]
 pub struct Args {
     /// The window: a duration back from now (7d, 12h) or a date (2026-11-01, or RFC 3339);
     /// default: everything

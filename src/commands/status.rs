@@ -13,9 +13,8 @@ use crate::output::SCHEMA_VERSION;
 /// Counts come from the task files as they are now; the signals come from the snapshot the
 /// last `tasks heartbeat` wrote, with its age and who ran it. Warns when there is no snapshot
 /// or it is older than --max-age.
-///
-/// Example: tasks status --max-age 30m
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks status\n  tasks status --max-age 30m")]
 pub struct Args {
     /// Warn when the last sweep is older than this
     #[arg(long, value_name = "DURATION", default_value = "1h")]

@@ -5,8 +5,10 @@ use crate::lifecycle;
 
 /// Return a blocked task to open
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks unblock T-3b9x")]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
 }
 

@@ -5,8 +5,12 @@ use crate::lifecycle;
 
 /// Release your claim on a task (outcome `released`); it becomes open again
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  tasks unclaim T-3b9x --reason \"out of time\"\n  tasks unclaim T-3b9x --force --reason \"agent-2 is gone\""
+)]
 pub struct Args {
     /// The task id (or a unique prefix)
+    #[arg(add = crate::completion::live_task())]
     pub id: String,
     /// Why it is given back (`-` reads standard input)
     #[arg(long)]

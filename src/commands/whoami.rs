@@ -11,9 +11,8 @@ use crate::output::SCHEMA_VERSION;
 /// The name is looked for in this order: --as, TASKS_AGENT, the holder of the claim on the
 /// linked worktree you are in, git `user.email`, $USER; then it is canonicalised through
 /// `identities:` in the config. Prints the canonical name on stdout.
-///
-/// Example: tasks whoami --as dave
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  tasks whoami\n  tasks whoami --as dave")]
 pub struct Args {}
 
 pub fn run(ctx: &super::Ctx, _: &Args) -> Result<()> {

@@ -19,8 +19,7 @@ pub enum Command {
     /// cancelled: removes the worktree and deletes the branch only when the worktree has no
     /// uncommitted changes and the branch is merged into the root's HEAD. Unmerged or dirty
     /// work is never removed; each one kept is listed with the reason.
-    ///
-    /// Example: tasks worktree prune --dry-run
+    #[command(after_help = "Examples:\n  tasks worktree prune --dry-run\n  tasks worktree prune")]
     Prune(PruneArgs),
 }
 

@@ -395,7 +395,12 @@ pub fn read_full(path: &Path) -> Result<FullFile, ParseError> {
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut bytes))
         .map_err(|e| io_error(&e))?;
-    let text = as_utf8(&bytes)?.to_string();
+    parse_full(&bytes)
+}
+
+/// Parses the bytes of a whole task file, exactly as a file on disk is read.
+pub fn parse_full(bytes: &[u8]) -> Result<FullFile, ParseError> {
+    let text = as_utf8(bytes)?.to_string();
     let task = Task::parse(&split::split(&text)?)?;
     Ok(FullFile { text, task })
 }
