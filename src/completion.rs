@@ -129,8 +129,8 @@ fn candidates(hide_finished: bool) -> Vec<CompletionCandidate> {
         .into_iter()
         .map(|t| {
             let finished = t.status.is_finished();
-            CompletionCandidate::new(t.id)
-                .help(Some(t.title.into()))
+            CompletionCandidate::new(t.id.clone())
+                .help(Some(t.title().to_string().into()))
                 .hide(hide_finished && finished)
         })
         .collect()

@@ -112,8 +112,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     if let Some(actor) = &actor {
         let holds = task.status.is_claimed()
             && task
-                .claimed_by
-                .as_deref()
+                .claimed_by()
                 .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config));
         if holds {
             super::renew_lease(&store, actor, &task.id, None)?;
@@ -217,7 +216,7 @@ fn check(original: &Task, edited: &[u8]) -> Result<scan::FullFile, Problem> {
         });
     }
     for key in CLAIM_KEYS {
-        if task.raw.get(key) != original.raw.get(key) {
+        if task.get(key) != original.get(key) {
             return Err(Problem {
                 line: line_of(key),
                 message: format!(
