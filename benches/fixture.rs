@@ -233,7 +233,11 @@ fn capitalise(s: &str) -> String {
 pub fn write(root: &Path, count: usize) -> std::io::Result<u64> {
     let dir = root.join(".tasks");
     std::fs::create_dir_all(&dir)?;
-    std::fs::write(dir.join("config.yaml"), "id_prefix: T\n")?;
+    std::fs::write(
+        dir.join("config.yaml"),
+        "id_prefix: T\nroles:\n  backend: [alice@example.com, bob@example.com]\n  \
+         frontend: [carol@example.com]\n  infra: [dave@example.com]\n",
+    )?;
     std::fs::write(dir.join("README.md"), "# Tasks\n")?;
     let mut bytes = 0;
     for i in 0..count {

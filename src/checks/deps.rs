@@ -63,29 +63,9 @@ pub struct Loop {
 }
 
 pub fn cycles(scan: &Scan) -> Vec<Loop> {
-    let index: HashMap<&str, usize> = scan
-        .tasks
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.task.id.as_str(), i))
-        .collect();
-    let edges: Vec<Vec<usize>> = scan
-        .tasks
-        .iter()
-        .map(|e| {
-            e.task
-                .depends_on
-                .iter()
-                .filter_map(|d| index.get(d.as_str()).copied())
-                .collect()
-        })
-        .collect();
+    let edges = Edges::of(scan);
     let mut out = Vec::new();
     for component in strongly_connected(&edges) {
-        let looped = component.len() > 1 || edges[component[0]].contains(&component[0]);
-        if !looped {
-            continue;
-        }
         let mut members: Vec<String> = component
             .iter()
             .map(|&i| scan.tasks[i].task.id.clone())
@@ -100,9 +80,49 @@ pub fn cycles(scan: &Scan) -> Vec<Loop> {
     out
 }
 
+/// The dependency graph in one pair of arrays: task `v` depends on
+/// `targets[starts[v]..starts[v + 1]]` (positions in the scan).
+struct Edges {
+    starts: Vec<u32>,
+    targets: Vec<u32>,
+}
+
+impl Edges {
+    fn of(scan: &Scan) -> Edges {
+        let mut starts = Vec::with_capacity(scan.tasks.len() + 1);
+        let mut targets = Vec::with_capacity(scan.tasks.len());
+        for e in &scan.tasks {
+            starts.push(targets.len() as u32);
+            for d in &e.task.depends_on {
+                if let Some(i) = scan.position(d) {
+                    targets.push(i as u32);
+                }
+            }
+        }
+        starts.push(targets.len() as u32);
+        Edges { starts, targets }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// The positions `v` depends on.
+    fn out(&self, v: usize) -> impl Iterator<Item = usize> + '_ {
+        self.targets[self.starts[v] as usize..self.starts[v + 1] as usize]
+            .iter()
+            .map(|&w| w as usize)
+    }
+
+    fn nth(&self, v: usize, n: usize) -> Option<usize> {
+        let at = self.starts[v] as usize + n;
+        (at < self.starts[v + 1] as usize).then(|| self.targets[at] as usize)
+    }
+}
+
 /// A real loop through the component's smallest id: the shortest way from it, along
 /// `depends_on`, back to itself (every step is an edge of the graph).
-fn order_cycle(component: &[usize], edges: &[Vec<usize>], scan: &Scan) -> Vec<String> {
+fn order_cycle(component: &[usize], edges: &Edges, scan: &Scan) -> Vec<String> {
     let members: HashSet<usize> = component.iter().copied().collect();
     let id = |i: usize| scan.tasks[i].task.id.clone();
     let start = *component
@@ -111,7 +131,7 @@ fn order_cycle(component: &[usize], edges: &[Vec<usize>], scan: &Scan) -> Vec<St
         .unwrap_or(&component[0]);
     let mut came_from: HashMap<usize, usize> = HashMap::new();
     let mut queue = std::collections::VecDeque::new();
-    for &n in edges[start].iter().filter(|n| members.contains(n)) {
+    for n in edges.out(start).filter(|n| members.contains(n)) {
         if n == start {
             return vec![id(start)];
         }
@@ -121,7 +141,7 @@ fn order_cycle(component: &[usize], edges: &[Vec<usize>], scan: &Scan) -> Vec<St
         }
     }
     while let Some(at) = queue.pop_front() {
-        for &n in edges[at].iter().filter(|n| members.contains(n)) {
+        for n in edges.out(at).filter(|n| members.contains(n)) {
             if n == start {
                 let mut path = vec![at];
                 let mut cur = at;
@@ -145,31 +165,32 @@ fn order_cycle(component: &[usize], edges: &[Vec<usize>], scan: &Scan) -> Vec<St
     vec![id(start)]
 }
 
-/// Tarjan's algorithm, iterative (deep graphs must not overflow the stack).
-fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
+/// Tarjan's algorithm, iterative (deep graphs must not overflow the stack). Only the
+/// components that loop are returned: more than one task, or a task that names itself.
+fn strongly_connected(edges: &Edges) -> Vec<Vec<usize>> {
     let n = edges.len();
-    let mut index = vec![usize::MAX; n];
-    let mut low = vec![0; n];
+    let mut index = vec![u32::MAX; n];
+    let mut low = vec![0u32; n];
     let mut on_stack = vec![false; n];
     let mut stack = Vec::new();
     let mut next = 0;
     let mut out = Vec::new();
     for root in 0..n {
-        if index[root] != usize::MAX {
+        if index[root] != u32::MAX {
             continue;
         }
         let mut work: Vec<(usize, usize)> = vec![(root, 0)];
         while let Some(&mut (v, ref mut child)) = work.last_mut() {
-            if *child == 0 && index[v] == usize::MAX {
+            if *child == 0 && index[v] == u32::MAX {
                 index[v] = next;
                 low[v] = next;
                 next += 1;
                 stack.push(v);
                 on_stack[v] = true;
             }
-            if let Some(&w) = edges[v].get(*child) {
+            if let Some(w) = edges.nth(v, *child) {
                 *child += 1;
-                if index[w] == usize::MAX {
+                if index[w] == u32::MAX {
                     work.push((w, 0));
                 } else if on_stack[w] {
                     low[v] = low[v].min(index[w]);
@@ -181,6 +202,15 @@ fn strongly_connected(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
                 low[parent] = low[parent].min(low[v]);
             }
             if low[v] == index[v] {
+                if stack.last() == Some(&v) {
+                    // A component of one task: a loop only if it names itself.
+                    stack.pop();
+                    on_stack[v] = false;
+                    if edges.out(v).any(|w| w == v) {
+                        out.push(vec![v]);
+                    }
+                    continue;
+                }
                 let mut component = Vec::new();
                 while let Some(w) = stack.pop() {
                     on_stack[w] = false;

@@ -100,11 +100,7 @@ pub fn stray_claim_keys(task: &Task) -> Vec<&'static str> {
     if task.status.is_claimed() {
         return Vec::new();
     }
-    CLAIM_KEYS
-        .iter()
-        .copied()
-        .filter(|k| task.has_key(k))
-        .collect()
+    task.keys_present(&CLAIM_KEYS)
 }
 
 /// The live claims whose recorded worktree is `worktree` (a canonical path).

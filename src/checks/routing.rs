@@ -9,7 +9,7 @@ use super::{Severity, Signal};
 use crate::config::Config;
 use crate::lifecycle;
 use crate::store::Scan;
-use crate::task::Status;
+use crate::task::{Status, Task};
 
 /// The keys that hold a person's name.
 const PERSON_KEYS: [&str; 6] = [
@@ -43,7 +43,7 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
                 });
             }
         }
-        let aliases = aliases_in(&t.raw(), config);
+        let aliases = aliases_in(t, config);
         if !aliases.is_empty() {
             let list: Vec<String> = aliases
                 .iter()
@@ -87,10 +87,10 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
 }
 
 /// (key, name as written, canonical name) for every person's name that is an alias.
-pub fn aliases_in(raw: &serde_norway::Mapping, config: &Config) -> Vec<(String, String, String)> {
+pub fn aliases_in(task: &Task, config: &Config) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
-    for key in PERSON_KEYS {
-        let names: Vec<&str> = match raw.get(key) {
+    for (key, value) in PERSON_KEYS.iter().zip(task.get_each(&PERSON_KEYS)) {
+        let names: Vec<&str> = match &value {
             Some(Value::String(s)) => vec![s.as_str()],
             Some(Value::Sequence(items)) => items.iter().filter_map(Value::as_str).collect(),
             _ => continue,

@@ -41,7 +41,7 @@ pub struct Args {
 
 /// The keys an edit may not change, beyond the id and the status: they say who holds a live
 /// claim and where, and must agree with its lease.
-const CLAIM_KEYS: [&str; 4] = ["claimed_by", "claimed_at", "worktree", "branch"];
+use crate::lifecycle::CLAIM_KEYS;
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let editor = editor()?;

@@ -265,10 +265,10 @@ fn write_snapshot(
         global: &report.global,
     };
     store.ensure_state()?;
-    let mut bytes = serde_json::to_vec_pretty(&snapshot)
-        .map_err(|e| Error::failure("io", format!("cannot encode the snapshot: {e}")))?;
-    bytes.push(b'\n');
-    atomic::write(&snapshot_path(store), &bytes)?;
+    atomic::write_with(&snapshot_path(store), |out| {
+        serde_json::to_writer_pretty(&mut *out, &snapshot)?;
+        out.write_all(b"\n")
+    })?;
     Ok(())
 }
 

@@ -47,7 +47,7 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
                 continue;
             }
         };
-        let found = aliases_in(&full.task.raw(), &store.config);
+        let found = aliases_in(&full.task, &store.config);
         if found.is_empty() {
             continue;
         }

@@ -321,6 +321,8 @@ pub fn ready_set<'a>(
     let mut ready: Vec<&Entry> = scan
         .tasks
         .iter()
+        // Only an open task can be ready: the cheap test first.
+        .filter(|e| e.task.status == Status::Open)
         .filter(|e| lifecycle::blockers(&e.task, &status_of, agent, person, config).is_empty())
         .collect();
     ready.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));

@@ -11,6 +11,15 @@ use anyhow::{Context, Result};
 pub const TEMP_PREFIX: &str = ".tasks-tmp-";
 
 pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
+    write_with(path, |file| file.write_all(contents))
+}
+
+/// [`write`], with the contents produced by `fill` straight into the temp file (for large
+/// documents that need not sit in memory first).
+pub fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .context("a file to write has no parent folder")?;
@@ -24,8 +33,11 @@ pub fn write(path: &Path, contents: &[u8]) -> Result<()> {
         if let Ok(meta) = fs::metadata(path) {
             file.set_permissions(meta.permissions()).ok();
         }
-        file.write_all(contents)
+        let mut out = std::io::BufWriter::new(&mut file);
+        fill(&mut out)
+            .and_then(|()| out.flush())
             .with_context(|| format!("cannot write {}", tmp.display()))?;
+        drop(out);
         file.sync_all()
             .with_context(|| format!("cannot sync {}", tmp.display()))?;
         drop(file);

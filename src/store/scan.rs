@@ -52,6 +52,11 @@ impl Scan {
     pub fn get(&self, id: &str) -> Option<&Entry> {
         self.index.find(&self.tasks, id).map(|i| &self.tasks[i])
     }
+
+    /// Where the task `id` is in `tasks`.
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.index.find(&self.tasks, id)
+    }
 }
 
 /// An open-addressing table of positions in `tasks`, keyed by the task's own id: four bytes
@@ -132,10 +137,8 @@ pub fn is_task_file(rel: &Path) -> bool {
 
 /// The candidate task files under `tasks_dir`, in a stable order.
 pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
-    // Sorting each folder's names gives the order of comparing whole paths, more cheaply.
-    WalkDir::new(tasks_dir)
+    let mut files: Vec<PathBuf> = WalkDir::new(tasks_dir)
         .follow_links(false)
-        .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
         .filter_map(|e| e.ok())
@@ -145,7 +148,24 @@ pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
             name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md")
         })
         .map(|e| e.into_path())
-        .collect()
+        .collect();
+    files.sort_unstable_by(|a, b| path_order(a, b));
+    files
+}
+
+/// The order of comparing paths component by component, computed on the bytes: a separator
+/// sorts before every other byte, so `a/b` comes before `a-b` as `a` comes before `a-b`.
+fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let key = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let common = a.iter().zip(b).position(|(x, y)| x != y);
+    match common {
+        Some(i) => key(a[i]).cmp(&key(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
 }
 
 /// Reads every task's frontmatter. Duplicate ids make every file carrying them invalid:

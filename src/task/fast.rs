@@ -80,7 +80,7 @@ pub fn mapping(front: &str) -> Option<Mapping> {
 
 /// A value's text (as in [`Line::value`]) read as YAML.
 pub fn value(text: &str) -> Option<Value> {
-    if text.chars().any(needs_full_parser) {
+    if needs_full_parser_in(text) {
         return None;
     }
     if let Some(inner) = text.strip_prefix('[') {
@@ -105,7 +105,7 @@ pub fn value(text: &str) -> Option<Value> {
 /// not a string (null, a number, a list, ...), `None` when only the full parser can tell or
 /// the string needs unescaping.
 pub fn str_value(text: &str) -> Option<Option<&str>> {
-    if text.chars().any(needs_full_parser) {
+    if needs_full_parser_in(text) {
         return None;
     }
     if text.starts_with('[') {
@@ -145,7 +145,13 @@ fn quoted(text: &str) -> Option<Scalar<'_>> {
     if first.is_some_and(|c| "-?:,[]{}#&*!|>'\"%@`.".contains(c)) {
         return None;
     }
-    if text.contains(": ") || text.ends_with(':') || text.contains(" #") {
+    // `: ` would start a mapping, ` #` a comment; a final `:` is a key.
+    let bytes = text.as_bytes();
+    if bytes.last() == Some(&b':')
+        || bytes
+            .windows(2)
+            .any(|w| (w[0] == b':' && w[1] == b' ') || (w[0] == b' ' && w[1] == b'#'))
+    {
         return None;
     }
     Some(Scalar::Plain(text))
@@ -160,6 +166,15 @@ fn flow_item(item: &str) -> Option<Value> {
         Scalar::Plain(s) => plain(s),
         _ => None,
     }
+}
+
+/// Whether any character of `text` is one of [`needs_full_parser`]'s, checking ASCII text
+/// byte by byte.
+fn needs_full_parser_in(text: &str) -> bool {
+    if text.is_ascii() {
+        return text.bytes().any(|b| b < 0x20 || b == 0x7f);
+    }
+    text.chars().any(needs_full_parser)
 }
 
 /// Characters whose handling differs between YAML readers or needs escapes: tabs, controls,

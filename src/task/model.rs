@@ -218,14 +218,23 @@ impl Task {
     pub fn parse(parts: &Split<'_>) -> Result<Task, ParseError> {
         let first_line = Split::FRONTMATTER_FIRST_LINE;
         let front = parts.frontmatter;
-        let fast_entries = fast::lines(front)
-            .filter(|lines| lines.iter().all(|l| fast::str_value(l.value).is_some()));
+        // Each value of a simple frontmatter is classified once: a string as written, or
+        // other text (a number, a list, null) read when its key is asked for.
+        let fast_entries = fast::lines(front).and_then(|lines| {
+            lines
+                .into_iter()
+                .map(|l| {
+                    let raw = match fast::str_value(l.value)? {
+                        Some(s) => Raw::Str(s),
+                        None => Raw::Text(l.value),
+                    };
+                    Some((Cow::Borrowed(l.key), raw))
+                })
+                .collect::<Option<Vec<_>>>()
+        });
         let simple = fast_entries.is_some();
         let entries: Vec<(Cow<'_, str>, Raw<'_>)> = match fast_entries {
-            Some(lines) => lines
-                .into_iter()
-                .map(|l| (Cow::Borrowed(l.key), Raw::Text(l.value)))
-                .collect(),
+            Some(entries) => entries,
             None => parse_mapping(front)
                 .map_err(|e| match e {
                     EditError::Yaml(_) => {
@@ -255,9 +264,15 @@ impl Task {
                 .find(|s| s.key == key)
                 .map_or(first_line, |s| s.line + first_line)
         };
+        let mut slots: [Option<Raw<'_>>; TYPED_KEYS] = Default::default();
+        for (key, raw) in entries {
+            if let Some(i) = slot(&key) {
+                slots[i] = Some(raw);
+            }
+        }
         let mut fields = Fields {
             front,
-            entries,
+            slots,
             line_of: &line_of,
         };
 
@@ -389,6 +404,41 @@ impl Task {
         self.full().get(key).cloned()
     }
 
+    /// The values of several keys, read in one pass over the frontmatter.
+    pub fn get_each(&self, keys: &[&str]) -> Vec<Option<Value>> {
+        if self.simple
+            && let Some(lines) = fast::lines(&self.front)
+        {
+            return keys
+                .iter()
+                .map(|k| {
+                    let line = lines.iter().find(|l| l.key == *k)?;
+                    fast::value(line.value)
+                })
+                .collect();
+        }
+        let full = self.full();
+        keys.iter().map(|k| full.get(*k).cloned()).collect()
+    }
+
+    /// Which of these keys the frontmatter has, in one pass.
+    pub fn keys_present<'k>(&self, keys: &[&'k str]) -> Vec<&'k str> {
+        if self.simple
+            && let Some(lines) = fast::lines(&self.front)
+        {
+            return keys
+                .iter()
+                .copied()
+                .filter(|k| lines.iter().any(|l| l.key == *k))
+                .collect();
+        }
+        let full = self.full();
+        keys.iter()
+            .copied()
+            .filter(|k| full.contains_key(*k))
+            .collect()
+    }
+
     /// Whether the frontmatter has this key (with any value, null too).
     pub fn has_key(&self, key: &str) -> bool {
         if self.simple {
@@ -431,6 +481,9 @@ impl Task {
 
 /// A value not read yet: its text in a simple frontmatter, or parsed by the full parser.
 enum Raw<'a> {
+    /// A string value, as written in the frontmatter.
+    Str(&'a str),
+    /// Any other value's text in a simple frontmatter.
     Text(&'a str),
     Value(Value),
 }
@@ -442,8 +495,36 @@ fn strip_location(message: &str) -> &str {
 
 struct Fields<'a> {
     front: &'a str,
-    entries: Vec<(Cow<'a, str>, Raw<'a>)>,
+    /// The value of each typed key, by [`slot`].
+    slots: [Option<Raw<'a>>; TYPED_KEYS],
     line_of: &'a dyn Fn(&str) -> usize,
+}
+
+/// How many keys `Task` reads into types.
+const TYPED_KEYS: usize = 17;
+
+/// Where a typed key's value is kept while a task is parsed (`None` for other keys).
+fn slot(key: &str) -> Option<usize> {
+    Some(match key {
+        "id" => 0,
+        "title" => 1,
+        "status" => 2,
+        "priority" => 3,
+        "type" => 4,
+        "owner" => 5,
+        "assignee" => 6,
+        "labels" => 7,
+        "depends_on" => 8,
+        "claimed_by" => 9,
+        "claimed_at" => 10,
+        "attempts" => 11,
+        "max_attempts" => 12,
+        "failed_agents" => 13,
+        "outcome" => 14,
+        "reason" => 15,
+        "created_at" => 16,
+        _ => return None,
+    })
 }
 
 impl Fields<'_> {
@@ -456,8 +537,9 @@ impl Fields<'_> {
 
     /// Takes a key's value out (each typed key is read once).
     fn take(&mut self, key: &str) -> Option<Value> {
-        let (_, raw) = self.entries.iter_mut().find(|(k, _)| k == key)?;
-        match std::mem::replace(raw, Raw::Value(Value::Null)) {
+        let raw = self.slots[slot(key)?].take()?;
+        match raw {
+            Raw::Str(s) => Some(Value::String(s.to_string())),
             Raw::Text(text) => fast::value(text),
             Raw::Value(v) => Some(v),
         }
@@ -465,10 +547,10 @@ impl Fields<'_> {
 
     /// [`Fields::string`], kept as a range of the frontmatter when it is written there as is.
     fn text(&mut self, key: &str) -> Result<Option<Text>, ParseError> {
-        let written = self.entries.iter().find_map(|(k, raw)| match raw {
-            Raw::Text(text) if k == key => fast::str_value(text).flatten(),
+        let written = match slot(key).and_then(|i| self.slots[i].as_ref()) {
+            Some(Raw::Str(s)) => Some(*s),
             _ => None,
-        });
+        };
         if let Some(s) = written {
             let start = s.as_ptr() as usize - self.front.as_ptr() as usize;
             if let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(s.len())) {
