@@ -79,15 +79,35 @@ impl Remote {
     /// Fetches the shared branch; its tip, or `None` when the remote does not have it yet.
     pub fn fetch(&self) -> Result<Option<Oid>> {
         let refspec = format!("+refs/heads/{}:{}", self.branch, self.tracking_ref());
-        let out = self.git(&["fetch", "-q", "--no-tags", &self.name, &refspec], &[])?;
-        if out.status.success() {
-            let repo = open_repo(&self.root)?;
-            return Ok(repo.refname_to_id(&self.tracking_ref()).ok());
-        }
-        let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("couldn't find remote ref") {
-            return Ok(None);
-        }
+        let args = [
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--no-write-fetch-head",
+            &self.name,
+            &refspec,
+        ];
+        let mut attempt = 0;
+        let err = loop {
+            let out = self.git(&args, &[])?;
+            if out.status.success() {
+                let repo = open_repo(&self.root)?;
+                return Ok(repo.refname_to_id(&self.tracking_ref()).ok());
+            }
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            if err.contains("couldn't find remote ref") {
+                return Ok(None);
+            }
+            // Another process of this clone fetched at the same moment and holds the
+            // remote-tracking ref: its fetch is as good as ours once it is done.
+            let busy =
+                err.contains("cannot lock ref") || err.contains("unable to update local ref");
+            if !busy || attempt >= 20 {
+                break err;
+            }
+            backoff(attempt);
+            attempt += 1;
+        };
         Err(Error::failure(
             "remote_unreachable",
             format!("cannot fetch from {}: {}", self.name, reason(&err)),
