@@ -230,8 +230,11 @@ pub fn current_branch(root: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Every file under `.tasks/` in `commit`: path relative to the repository top, and bytes.
-pub fn files_at(root: &Path, commit: Oid) -> Result<Vec<(String, Vec<u8>)>> {
+/// Files as read from a commit: path relative to the repository top, and bytes.
+pub type Files = Vec<(String, Vec<u8>)>;
+
+/// Every file under `.tasks/` in `commit`.
+pub fn files_at(root: &Path, commit: Oid) -> Result<Files> {
     let repo = open_repo(root)?;
     let tree = repo
         .find_commit(commit)
@@ -258,7 +261,7 @@ pub fn files_at(root: &Path, commit: Oid) -> Result<Vec<(String, Vec<u8>)>> {
 
 /// The tasks in `commit`, as a scan whose paths are where each file sits in the root.
 /// Files that do not parse are left out (a remote write never touches them).
-pub fn scan_at(root: &Path, commit: Option<Oid>) -> Result<(Scan, Vec<(String, Vec<u8>)>)> {
+pub fn scan_at(root: &Path, commit: Option<Oid>) -> Result<(Scan, Files)> {
     let files = match commit {
         Some(c) => files_at(root, c)?,
         None => Vec::new(),
