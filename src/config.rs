@@ -29,6 +29,16 @@ pub struct Config {
     pub done: Done,
     #[serde(default)]
     pub worktrees: Worktrees,
+    #[serde(default)]
+    pub remote: RemoteConfig,
+}
+
+/// Where `tasks sync` and `--remote` writes share `.tasks/` with other clones.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteConfig {
+    pub name: Option<String>,
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -189,6 +199,16 @@ impl Config {
     /// The prefix of the branches `tasks start` creates: default `tasks/`.
     pub fn branch_prefix(&self) -> &str {
         self.worktrees.branch_prefix.as_deref().unwrap_or("tasks/")
+    }
+
+    /// The git remote other clones share `.tasks/` through: default `origin`.
+    pub fn remote_name(&self) -> &str {
+        self.remote.name.as_deref().unwrap_or("origin")
+    }
+
+    /// The branch on the remote that carries `.tasks/`: default the current branch.
+    pub fn remote_branch(&self) -> Option<&str> {
+        self.remote.branch.as_deref()
     }
 
     pub fn review_required(&self) -> bool {

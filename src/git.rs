@@ -176,6 +176,27 @@ impl Branches {
         let commit = branch.get().peel_to_commit().ok()?;
         Some((commit.id().to_string(), commit.time().seconds()))
     }
+
+    /// The newest of the branch's tips across the remotes this clone fetched
+    /// (`refs/remotes/<remote>/<name>`): a claim made on another machine shows its work there.
+    pub fn remote_tip_time(&self, name: &str) -> Option<(String, i64)> {
+        let repo = self.repo.as_ref()?;
+        repo.branches(Some(BranchType::Remote))
+            .ok()?
+            .flatten()
+            .filter(|(b, _)| {
+                b.name()
+                    .ok()
+                    .flatten()
+                    .and_then(|n| n.split_once('/'))
+                    .is_some_and(|(_, rest)| rest == name)
+            })
+            .filter_map(|(b, _)| {
+                let c = b.get().peel_to_commit().ok()?;
+                Some((c.id().to_string(), c.time().seconds()))
+            })
+            .max_by_key(|c| c.1)
+    }
 }
 
 /// Local branches whose name starts with `prefix`, with the commit each points at.

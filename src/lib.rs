@@ -16,6 +16,7 @@ pub mod merge;
 pub mod output;
 #[cfg(test)]
 mod reference;
+pub mod remote;
 pub mod store;
 pub mod task;
 pub mod verify;

@@ -128,6 +128,38 @@ pub fn plan(
     worktree: &str,
     prefer: Option<Prefer>,
 ) -> Result<Plan, MergeError> {
+    plan_with(base, root, worktree, prefer, Sides::Worktree)
+}
+
+/// Plans the merge of one task file between two clones of the repository: `root` is this
+/// clone's copy, `worktree` the remote's. Unlike a worktree copy, a clone makes claims of its
+/// own, so the claim fields merge three-way like any key (two different claims conflict), and
+/// `updated_at` takes the later time.
+pub fn plan_clones(
+    base: Option<&str>,
+    root: &str,
+    worktree: &str,
+    prefer: Option<Prefer>,
+) -> Result<Plan, MergeError> {
+    plan_with(base, root, worktree, prefer, Sides::Clones)
+}
+
+/// What the two sides of a merge are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sides {
+    /// The root and a worktree copy: claims are made in the root only.
+    Worktree,
+    /// Two clones: either may have made a claim.
+    Clones,
+}
+
+fn plan_with(
+    base: Option<&str>,
+    root: &str,
+    worktree: &str,
+    prefer: Option<Prefer>,
+    sides: Sides,
+) -> Result<Plan, MergeError> {
     let parts = |text: &str, side: &str| -> Result<(Mapping, String), MergeError> {
         let s = split(text).map_err(|e| MergeError(format!("the {side} copy: {e}")))?;
         let m = parse_mapping(s.frontmatter)
@@ -145,7 +177,7 @@ pub fn plan(
     };
     let (r_map, r_body) = parts(root, "root")?;
     let (w_map, w_body) = parts(worktree, "worktree")?;
-    let keys = merge_keys(&b_map, &r_map, &w_map, prefer);
+    let keys = merge_keys(&b_map, &r_map, &w_map, prefer, sides);
     let body = merge_body(base.map(|_| b_body.as_str()), &r_body, &w_body, prefer);
     Ok(Plan {
         keys,
@@ -154,7 +186,14 @@ pub fn plan(
     })
 }
 
-fn merge_keys(b: &Mapping, r: &Mapping, w: &Mapping, prefer: Option<Prefer>) -> Vec<KeyMerge> {
+fn merge_keys(
+    b: &Mapping,
+    r: &Mapping,
+    w: &Mapping,
+    prefer: Option<Prefer>,
+    sides: Sides,
+) -> Vec<KeyMerge> {
+    let clones = sides == Sides::Clones;
     let mut keys: Vec<&Value> = Vec::new();
     for k in w.keys().chain(b.keys()) {
         if !keys.contains(&k) {
@@ -164,7 +203,7 @@ fn merge_keys(b: &Mapping, r: &Mapping, w: &Mapping, prefer: Option<Prefer>) -> 
     let mut out = Vec::new();
     for k in keys {
         let Some(name) = k.as_str() else { continue };
-        if CLAIM_KEYS.contains(&name) || name == "updated_at" {
+        if !clones && (CLAIM_KEYS.contains(&name) || name == "updated_at") {
             continue;
         }
         let bv = b.get(k);
@@ -173,8 +212,12 @@ fn merge_keys(b: &Mapping, r: &Mapping, w: &Mapping, prefer: Option<Prefer>) -> 
         if wv == rv || wv == bv {
             continue;
         }
-        let resolution = if name == "status" {
-            merge_status(bv, rv, wv)
+        let resolution = if name == "updated_at" {
+            // Both sides touched the task: the later time is the truth.
+            let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+            (text(wv) > text(rv)).then(|| Resolution::Take(wv.cloned()))
+        } else if name == "status" {
+            merge_status(bv, rv, wv, sides)
         } else if let Some(merged) = merge_set(bv, rv, wv) {
             if Some(&merged) == rv {
                 continue;
@@ -188,7 +231,8 @@ fn merge_keys(b: &Mapping, r: &Mapping, w: &Mapping, prefer: Option<Prefer>) -> 
         let Some(mut resolution) = resolution else {
             continue;
         };
-        let unsettleable = name == "status"
+        let unsettleable = !clones
+            && name == "status"
             && matches!((status_of(rv), status_of(wv)), (Some(r), Some(w)) if starts_claim(r, w));
         if resolution.is_conflict() && prefer == Some(Prefer::Worktree) && !unsettleable {
             resolution = Resolution::Preferred(wv.cloned());
@@ -206,6 +250,85 @@ fn merge_keys(b: &Mapping, r: &Mapping, w: &Mapping, prefer: Option<Prefer>) -> 
     out
 }
 
+/// One task file merged between two clones: this clone's text with every change the other
+/// made, or what conflicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloneMerge {
+    /// The merged text; this clone's own when there are conflicts.
+    pub text: String,
+    /// One line per conflicting key (`key: base X, here Y, remote Z`) or body.
+    pub conflicts: Vec<String>,
+}
+
+/// Merges the other clone's copy (`theirs`) into this clone's (`ours`), key by key against
+/// `base` (see `plan_clones`), changing only the lines that differ. Conflicts leave `ours`
+/// as it is.
+pub fn merge_clones(
+    base: Option<&str>,
+    ours: &str,
+    theirs: &str,
+    prefer: Option<Prefer>,
+) -> Result<CloneMerge, MergeError> {
+    let plan = plan_clones(base, ours, theirs, prefer)?;
+    let show = |v: &Option<Value>| match v {
+        None => "(none)".to_string(),
+        Some(v) => serde_norway::to_string(v)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default(),
+    };
+    let mut conflicts: Vec<String> = plan
+        .keys
+        .iter()
+        .filter(|k| k.resolution.is_conflict())
+        .map(|k| {
+            format!(
+                "{}: base {}, here {}, remote {}",
+                k.key,
+                show(&k.base),
+                show(&k.root),
+                show(&k.worktree)
+            )
+        })
+        .collect();
+    if plan.body.conflicts > 0 {
+        conflicts.push(format!(
+            "body: {} place{} changed differently on both sides",
+            plan.body.conflicts,
+            if plan.body.conflicts == 1 { "" } else { "s" }
+        ));
+    }
+    if !conflicts.is_empty() {
+        return Ok(CloneMerge {
+            text: ours.to_string(),
+            conflicts,
+        });
+    }
+    let mut edit = crate::task::Edit::default();
+    for k in &plan.keys {
+        match k.resolution.value() {
+            Some(Some(v)) => {
+                edit.set(&k.key, v.clone());
+            }
+            Some(None) => {
+                edit.remove(&k.key);
+            }
+            None => {}
+        }
+    }
+    if plan.body_changes() {
+        edit.body = Some(plan.body.text.clone());
+    }
+    let text = if edit.is_empty() {
+        ours.to_string()
+    } else {
+        crate::task::edit::apply(ours, &edit).map_err(|e| MergeError(e.to_string()))?
+    };
+    Ok(CloneMerge {
+        text,
+        conflicts: Vec::new(),
+    })
+}
+
 /// How far along a status is: the more progressed state wins a status disagreement.
 pub fn status_rank(s: Status) -> u8 {
     match s {
@@ -221,7 +344,12 @@ fn status_of(v: Option<&Value>) -> Option<Status> {
 }
 
 /// `None`: the root keeps its status.
-fn merge_status(b: Option<&Value>, r: Option<&Value>, w: Option<&Value>) -> Option<Resolution> {
+fn merge_status(
+    b: Option<&Value>,
+    r: Option<&Value>,
+    w: Option<&Value>,
+    sides: Sides,
+) -> Option<Resolution> {
     let (bs, rs, ws) = (status_of(b), status_of(r), status_of(w));
     let take = || Resolution::Take(ws.map(|s| Value::String(s.as_str().to_string())));
     match (rs, ws) {
@@ -231,7 +359,9 @@ fn merge_status(b: Option<&Value>, r: Option<&Value>, w: Option<&Value>) -> Opti
         // A claim is made in the root (`claim`, `start`), never brought over from a copy:
         // the claim fields would stay the root's, and nobody would hold it.
         (Some(r), Some(w))
-            if starts_claim(r, w) && (bs == Some(r) || status_rank(w) > status_rank(r)) =>
+            if sides == Sides::Worktree
+                && starts_claim(r, w)
+                && (bs == Some(r) || status_rank(w) > status_rank(r)) =>
         {
             Some(Resolution::Conflict)
         }

@@ -40,14 +40,22 @@ fn branch_of(store: &Store, task: &Task) -> String {
 /// What is known about the worker on `task`'s claim; `branches` is the repository, opened once.
 pub fn of(store: &Store, branches: &git::Branches, task: &Task) -> Liveness {
     let lease = lease::read(&store.state_dir, &task.id);
-    let commit = branches
-        .tip_time(&branch_of(store, task))
-        .map(|(oid, secs)| {
-            (
-                oid,
-                DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH),
-            )
-        });
+    // The branch here, or as fetched from a remote (a claim made on another clone works on
+    // a branch this clone only sees there): the newer tip counts.
+    let branch = branch_of(store, task);
+    let commit = [
+        branches.tip_time(&branch),
+        branches.remote_tip_time(&branch),
+    ]
+    .into_iter()
+    .flatten()
+    .max_by_key(|c| c.1)
+    .map(|(oid, secs)| {
+        (
+            oid,
+            DateTime::from_timestamp(secs, 0).unwrap_or(DateTime::UNIX_EPOCH),
+        )
+    });
     let claimed = task.claimed_at().as_deref().and_then(time);
     let renewed = lease.as_ref().and_then(|l| time(&l.renewed_at));
     let lease_secs = lease

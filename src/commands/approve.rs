@@ -16,10 +16,12 @@ pub struct Args {
     /// Approve your own work
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArg,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
-    super::transition(ctx, &args.id, |task, actor, store| {
+    super::transition(ctx, &args.id, &args.remote, |task, actor, store| {
         lifecycle::approve(task, actor, &store.config, args.force)
     })
 }

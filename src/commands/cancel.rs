@@ -13,11 +13,13 @@ pub struct Args {
     /// Why it is cancelled (`-` reads standard input)
     #[arg(long)]
     pub reason: String,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArg,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let reason = super::reason(&args.reason)?;
-    super::transition(ctx, &args.id, |task, actor, _| {
+    super::transition(ctx, &args.id, &args.remote, |task, actor, _| {
         lifecycle::cancel(task, actor, &reason)
     })
 }

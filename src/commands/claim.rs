@@ -32,6 +32,8 @@ pub struct Args {
     /// never picks those)
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArg,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
@@ -41,8 +43,10 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         duration: args.lease,
         pid: args.pid,
     };
-    let (path, task, message) =
-        acquire(ctx, &store, &actor, args.id.as_deref(), args.force, &opts)?;
+    let (path, task, message) = match &args.remote.remote {
+        Some(name) => acquire_remote(ctx, &store, &actor, name, args, &opts)?,
+        None => acquire(ctx, &store, &actor, args.id.as_deref(), args.force, &opts)?,
+    };
     if ctx.out.json {
         ctx.out.print_json(&output::one_task(&task, &path));
     } else {
@@ -92,6 +96,68 @@ pub fn acquire(
         });
     }
     Err(nothing_ready(&actor.name))
+}
+
+/// Claims on the remote's shared branch (`--remote`): the claim is one commit pushed on the
+/// remote tip, so of many clones claiming at once exactly one push lands; the others fetch,
+/// decide again (with `--next`, on the next ready task) and retry.
+pub fn acquire_remote(
+    ctx: &super::Ctx,
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    args: &Args,
+    opts: &super::ClaimLease,
+) -> Result<(std::path::PathBuf, crate::task::Task, String)> {
+    use super::remote::Decision;
+    let written = super::remote::write(ctx, store, actor, name, |tip| {
+        let scan = &tip.scan;
+        let status_of = super::status_lookup(scan);
+        let try_one = |id: &str, next: bool| -> Result<Option<Decision>> {
+            let (path, before, task) = tip.find(store, id)?;
+            let person = next.then_some(actor.name.as_str());
+            let blockers =
+                lifecycle::blockers(&task, &status_of, Some(&actor.name), person, &store.config);
+            match lifecycle::claim(&task, actor, &store.config, &blockers, args.force) {
+                Ok(Claim::Renew) => Ok(Some(Decision::Unchanged { path, task })),
+                Ok(Claim::New(t)) => Ok(Some(Decision::Write { path, before, t })),
+                Err(_) if next => Ok(None),
+                Err(e) => Err(e),
+            }
+        };
+        match args.id.as_deref() {
+            Some(id) => Ok(try_one(id, false)?.expect("only --next passes over a task")),
+            None => {
+                let ready =
+                    super::ready_set(scan, Some(&actor.name), Some(&actor.name), &store.config);
+                for entry in ready {
+                    if let Some(d) = try_one(&entry.task.id, true)? {
+                        return Ok(d);
+                    }
+                }
+                Err(nothing_ready(&actor.name))
+            }
+        }
+    })?;
+    let at = written.remote.display();
+    match &written.transition {
+        None => {
+            super::renew_lease(store, actor, &written.task.id, Some(opts))?;
+            Ok((
+                written.path,
+                written.task,
+                format!("you already hold it on {at}; lease renewed"),
+            ))
+        }
+        Some(t) => {
+            super::finish(store, actor, &written.task, t, Some(opts))?;
+            Ok((
+                written.path,
+                written.task,
+                format!("claimed as {} on {at}", actor.name),
+            ))
+        }
+    }
 }
 
 /// The tasks to try: the one named, or (`id` = `None`) the ready ones routed to the actor.

@@ -39,6 +39,8 @@ pub struct Args {
     /// Why the checks were skipped (with --no-verify)
     #[arg(long, requires = "no_verify")]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArg,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
@@ -71,10 +73,10 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     } else {
         Some(run_checks(ctx, args, &evidence, &checks, &dir)?)
     };
-    super::transition(ctx, &args.id, |task, actor, store| {
+    super::transition(ctx, &args.id, &args.remote, |task, actor, store| {
         let mut t = lifecycle::done(task, actor, &store.config, &evidence)?;
-        if let Some(v) = verified {
-            t.edit.set("verified", v);
+        if let Some(v) = &verified {
+            t.edit.set("verified", v.clone());
         }
         Ok(t)
     })

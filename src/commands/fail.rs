@@ -16,11 +16,13 @@ pub struct Args {
     /// What went wrong (`-` reads standard input)
     #[arg(long)]
     pub reason: String,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArg,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let reason = super::reason(&args.reason)?;
-    super::transition(ctx, &args.id, |task, actor, store| {
+    super::transition(ctx, &args.id, &args.remote, |task, actor, store| {
         lifecycle::fail(task, actor, &store.config, &reason)
     })
 }

@@ -26,12 +26,14 @@ mod note;
 mod orphans;
 mod ready;
 mod reconcile;
+pub mod remote;
 mod reopen;
 mod set;
 mod show;
 mod start;
 mod stats;
 mod status;
+mod sync;
 mod unblock;
 mod unclaim;
 mod whoami;
@@ -83,6 +85,7 @@ pub enum Command {
     Identities(identities::Command),
     Drift(drift::Args),
     Reconcile(reconcile::Args),
+    Sync(sync::Args),
     Orphans(orphans::Args),
     Status(status::Args),
     Graph(graph::GraphArgs),
@@ -144,6 +147,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<()> {
         Command::Identities(cmd) => identities::run(&ctx, cmd),
         Command::Drift(args) => drift::run(&ctx, args),
         Command::Reconcile(args) => reconcile::run(&ctx, args),
+        Command::Sync(args) => sync::run(&ctx, args),
         Command::Orphans(args) => orphans::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
         Command::Graph(args) => graph::graph(&ctx, args),
@@ -329,14 +333,41 @@ pub fn ready_set<'a>(
     ready
 }
 
-/// The shape of every single-task write: resolve, lock, re-read, decide, write, log.
+/// The shape of every single-task write: resolve, lock, re-read, decide, write, log. With
+/// `--remote`, the same decision is made on the remote's copy and pushed (see `remote::write`).
 pub fn transition(
     ctx: &Ctx,
     id: &str,
-    decide: impl FnOnce(&Task, &Actor, &Store) -> Result<Transition>,
+    on: &remote::RemoteArg,
+    decide: impl Fn(&Task, &Actor, &Store) -> Result<Transition>,
 ) -> Result<()> {
     let store = ctx.store()?;
     let actor = ctx.actor(&store)?;
+    if let Some(name) = &on.remote {
+        let written = remote::write(ctx, &store, &actor, name, |tip| {
+            let (path, before, task) = tip.find(&store, id)?;
+            let t = decide(&task, &actor, &store)?;
+            Ok(remote::Decision::Write { path, before, t })
+        })?;
+        let (task, t) = (written.task, written.transition);
+        if let Some(t) = &t {
+            finish(&store, &actor, &task, t, None)?;
+            report(
+                ctx,
+                &written.path,
+                &task,
+                &format!(
+                    "{}: {} → {}{} on {}",
+                    task.id,
+                    t.from,
+                    t.to,
+                    outcome_suffix(t),
+                    written.remote.display()
+                ),
+            );
+        }
+        return Ok(());
+    }
     let scan = store.scan();
     let entry = store.resolve(&scan, id)?;
     let _lock = store.lock(ctx.out.quiet)?;

@@ -48,12 +48,23 @@ pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
         .hint("use `tasks claim` outside git"));
     }
     let actor = ctx.actor(&store)?;
-    let scan = store.scan();
     let opts = super::ClaimLease {
         duration: args.lease,
         pid: args.pid,
     };
-    let candidates = claim::candidates(ctx, &store, &actor, &scan, args.id.as_deref())?;
+    // With --remote the claim is made on the remote first; the worktree is then made here
+    // for the task this clone now holds.
+    let claimed = match &args.remote.remote {
+        Some(name) => Some(
+            claim::acquire_remote(ctx, &store, &actor, name, args, &opts)?
+                .1
+                .id,
+        ),
+        None => None,
+    };
+    let id = claimed.as_deref().or(args.id.as_deref());
+    let scan = store.scan();
+    let candidates = claim::candidates(ctx, &store, &actor, &scan, id)?;
 
     let lock = store.lock(ctx.out.quiet)?;
     let mut picked = None;
@@ -62,12 +73,11 @@ pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
         let place = Place::of(&store, &entry.task.id);
         // With --next, a task whose branch or folder is left from an earlier start is passed
         // over (git would refuse it), so one leftover never stops every agent.
-        if args.id.is_none() && place.in_the_way(&store) {
+        if id.is_none() && place.in_the_way(&store) {
             in_the_way.push(entry.task.id.clone());
             continue;
         }
-        if let Some(d) = claim::decide(&store, &actor, &scan, entry, args.id.is_none(), args.force)?
-        {
+        if let Some(d) = claim::decide(&store, &actor, &scan, entry, id.is_none(), args.force)? {
             picked = Some((entry, d, place));
             break;
         }

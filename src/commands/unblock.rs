@@ -10,10 +10,12 @@ pub struct Args {
     /// The task id (or a unique prefix)
     #[arg(add = crate::completion::live_task())]
     pub id: String,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArg,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
-    super::transition(ctx, &args.id, |task, actor, _| {
+    super::transition(ctx, &args.id, &args.remote, |task, actor, _| {
         lifecycle::unblock(task, actor)
     })
 }

@@ -18,11 +18,13 @@ pub struct Args {
     /// Release a claim someone else holds (for a worker that is gone)
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArg,
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let reason = super::reason(&args.reason)?;
-    super::transition(ctx, &args.id, |task, actor, store| {
+    super::transition(ctx, &args.id, &args.remote, |task, actor, store| {
         lifecycle::unclaim(task, actor, &store.config, &reason, args.force)
     })
 }

@@ -13,6 +13,7 @@ mod json;
 mod lifecycle;
 mod minimal_diff;
 mod props;
+mod remote;
 mod shell;
 mod sweep;
 mod worktrees;

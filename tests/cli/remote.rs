@@ -1,0 +1,313 @@
+//! Clones sharing `.tasks/` through a bare repository: `tasks sync` and `--remote` claims.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::common::{Repo, Run};
+
+/// A bare repository holding `main` with `.tasks/`, and clones of it beside `repo.root`.
+struct Shared {
+    repo: Repo,
+    bare: PathBuf,
+}
+
+impl Shared {
+    /// `repo.root` is pushed to a new bare repository and becomes its first clone.
+    fn new(tasks: usize) -> (Shared, Vec<String>) {
+        let repo = Repo::new();
+        let ids: Vec<String> = (0..tasks)
+            .map(|i| repo.new_task(&[&format!("task {i}")]))
+            .collect();
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-qm", "tasks"]);
+        let bare = repo.root.parent().unwrap().join("shared.git");
+        repo.git(&["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+        repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+        repo.git(&["push", "-q", "-u", "origin", "main"]);
+        (Shared { repo, bare }, ids)
+    }
+
+    fn clone(&self, name: &str) -> PathBuf {
+        let dir = self.repo.root.parent().unwrap().join(name);
+        self.repo.git(&[
+            "clone",
+            "-q",
+            self.bare.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ]);
+        self.repo.git_in(
+            &dir,
+            &["config", "user.email", &format!("{name}@example.com")],
+        );
+        self.repo.git_in(&dir, &["config", "user.name", name]);
+        dir
+    }
+
+    fn tasks(&self, dir: &Path, args: &[&str]) -> Run {
+        self.repo.tasks_in(dir, args)
+    }
+
+    /// The task files on the remote's `main`, by id.
+    fn remote_tasks(&self) -> BTreeMap<String, String> {
+        let check = self.repo.root.parent().unwrap().join("check");
+        if check.exists() {
+            self.repo.git_in(&check, &["pull", "-q", "--ff-only"]);
+        } else {
+            self.clone("check");
+        }
+        let mut out = BTreeMap::new();
+        for e in std::fs::read_dir(check.join(".tasks")).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".md").filter(|n| *n != "README") {
+                out.insert(id.to_string(), std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+        out
+    }
+}
+
+fn field(text: &str, key: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .map(|v| v.trim().to_string())
+}
+
+#[test]
+fn eight_claimers_on_three_clones_claim_each_task_exactly_once() {
+    let (shared, ids) = Shared::new(50);
+    let clones = [
+        shared.repo.root.clone(),
+        shared.clone("two"),
+        shared.clone("three"),
+    ];
+    let claimed: Vec<(String, Vec<String>, Vec<i32>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|n| {
+                let dir = clones[n % 3].clone();
+                let shared = &shared;
+                s.spawn(move || {
+                    let agent = format!("agent-{n}");
+                    let mut got = Vec::new();
+                    let mut codes = Vec::new();
+                    loop {
+                        let mut cmd = shared.repo.command_in(&dir);
+                        let run = Run::from_output(
+                            cmd.args(["claim", "--remote", "--next", "--as", &agent])
+                                .output()
+                                .unwrap(),
+                        );
+                        codes.push(run.code);
+                        match run.code {
+                            0 => got.push(run.line()),
+                            4 => break,
+                            _ => panic!("{agent}: exit {}: {}", run.code, run.stderr),
+                        }
+                    }
+                    (agent, got, codes)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+
+    let mut by_task: BTreeMap<String, String> = BTreeMap::new();
+    for (agent, got, codes) in &claimed {
+        assert!(
+            codes.iter().all(|c| *c == 0 || *c == 4),
+            "{agent}: {codes:?}"
+        );
+        assert_eq!(codes.last(), Some(&4), "{agent} ends with nothing ready");
+        for id in got {
+            if let Some(other) = by_task.insert(id.clone(), agent.clone()) {
+                panic!("{id} claimed by both {other} and {agent}");
+            }
+        }
+    }
+    let mut all = ids.clone();
+    all.sort();
+    assert_eq!(by_task.keys().cloned().collect::<Vec<_>>(), all);
+
+    let remote = shared.remote_tasks();
+    assert_eq!(remote.len(), 50);
+    for (id, text) in &remote {
+        assert_eq!(
+            field(text, "status").as_deref(),
+            Some("in_progress"),
+            "{id}"
+        );
+        assert_eq!(
+            field(text, "claimed_by"),
+            by_task.get(id).cloned(),
+            "{id}: the remote names the claimer that printed it"
+        );
+    }
+}
+
+#[test]
+fn claim_remote_of_a_task_taken_on_another_clone_exits_3() {
+    let (shared, ids) = Shared::new(1);
+    let other = shared.clone("other");
+    shared
+        .tasks(&other, &["claim", "--remote", &ids[0], "--as", "bob"])
+        .ok();
+    let run = shared
+        .repo
+        .tasks(&["claim", "--remote", &ids[0], "--as", "alice"])
+        .expect(3);
+    assert!(run.stderr.contains("bob"), "{}", run.stderr);
+    // The claimer's own clone shows its claim without a sync; the lease is kept there.
+    assert!(
+        std::fs::read_to_string(other.join(format!(".tasks/{}.md", ids[0])))
+            .unwrap()
+            .contains("claimed_by: bob")
+    );
+    assert!(
+        other
+            .join(format!(".git/tasks/leases/{}.json", ids[0]))
+            .exists()
+    );
+}
+
+#[test]
+fn two_clones_edit_different_tasks_and_sync_both_ways() {
+    let (shared, ids) = Shared::new(2);
+    let a = shared.repo.root.clone();
+    let b = shared.clone("b");
+    shared.tasks(&a, &["set", &ids[0], "priority=0"]).ok();
+    shared.tasks(&b, &["set", &ids[1], "priority=4"]).ok();
+    shared.tasks(&a, &["sync"]).ok();
+    shared.tasks(&b, &["sync"]).ok();
+    shared.tasks(&a, &["sync"]).ok();
+    for dir in [&a, &b] {
+        let t0 = std::fs::read_to_string(dir.join(format!(".tasks/{}.md", ids[0]))).unwrap();
+        let t1 = std::fs::read_to_string(dir.join(format!(".tasks/{}.md", ids[1]))).unwrap();
+        assert_eq!(field(&t0, "priority").as_deref(), Some("0"), "{dir:?}");
+        assert_eq!(field(&t1, "priority").as_deref(), Some("4"), "{dir:?}");
+    }
+    let remote = shared.remote_tasks();
+    assert_eq!(field(&remote[&ids[0]], "priority").as_deref(), Some("0"));
+    assert_eq!(field(&remote[&ids[1]], "priority").as_deref(), Some("4"));
+    // Nothing left to do: both clones are clean and in sync.
+    for dir in [&a, &b] {
+        assert_eq!(shared.repo.git_in(dir, &["status", "--porcelain"]), "");
+    }
+    shared.tasks(&b, &["sync"]).ok();
+}
+
+#[test]
+fn conflicting_edits_of_one_key_are_reported_not_guessed() {
+    let (shared, ids) = Shared::new(1);
+    let a = shared.repo.root.clone();
+    let b = shared.clone("b");
+    let path = format!(".tasks/{}.md", ids[0]);
+    shared.tasks(&a, &["set", &ids[0], "priority=0"]).ok();
+    shared.tasks(&a, &["sync"]).ok();
+    shared.tasks(&b, &["set", &ids[0], "priority=4"]).ok();
+    let before = std::fs::read_to_string(b.join(&path)).unwrap();
+    let run = shared.tasks(&b, &["sync", "--json"]).expect(3);
+    let doc = run.json();
+    assert_eq!(doc["conflicts"][0]["id"], ids[0].as_str());
+    assert!(
+        doc["conflicts"][0]["conflicts"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("priority:"),
+        "{doc}"
+    );
+    // Nothing guessed: the local copy keeps its value and the remote keeps its own.
+    assert_eq!(std::fs::read_to_string(b.join(&path)).unwrap(), before);
+    assert_eq!(
+        field(&shared.remote_tasks()[&ids[0]], "priority").as_deref(),
+        Some("0")
+    );
+    // Settled explicitly, it goes through.
+    shared.tasks(&b, &["sync", "--prefer", "remote"]).ok();
+    assert_eq!(
+        field(&std::fs::read_to_string(b.join(&path)).unwrap(), "priority").as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn sync_leaves_unrelated_staged_and_unstaged_changes_alone() {
+    let (shared, ids) = Shared::new(2);
+    let a = shared.repo.root.clone();
+    let b = shared.clone("b");
+    shared.tasks(&b, &["set", &ids[1], "priority=1"]).ok();
+    shared.tasks(&b, &["sync"]).ok();
+
+    std::fs::write(a.join("README"), "staged edit\n").unwrap();
+    std::fs::write(a.join("NEW"), "new staged file\n").unwrap();
+    shared.repo.git_in(&a, &["add", "README", "NEW"]);
+    std::fs::write(a.join("README"), "staged edit\nthen an unstaged line\n").unwrap();
+    std::fs::write(a.join("UNTRACKED"), "untracked\n").unwrap();
+    shared.tasks(&a, &["set", &ids[0], "priority=0"]).ok();
+    let staged = shared
+        .repo
+        .git_in(&a, &["diff", "--cached", "--", ".", ":!.tasks"]);
+    let unstaged = shared.repo.git_in(&a, &["diff", "--", ".", ":!.tasks"]);
+
+    shared.tasks(&a, &["sync"]).ok();
+
+    assert_eq!(
+        shared
+            .repo
+            .git_in(&a, &["diff", "--cached", "--", ".", ":!.tasks"]),
+        staged
+    );
+    assert_eq!(
+        shared.repo.git_in(&a, &["diff", "--", ".", ":!.tasks"]),
+        unstaged
+    );
+    assert_eq!(
+        std::fs::read_to_string(a.join("README")).unwrap(),
+        "staged edit\nthen an unstaged line\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(a.join("UNTRACKED")).unwrap(),
+        "untracked\n"
+    );
+    let status = shared.repo.git_in(&a, &["status", "--porcelain"]);
+    assert_eq!(status, "A  NEW\nMM README\n?? UNTRACKED\n");
+    // The task change went out, the remote's came in, and the commits hold only task files.
+    let t1 = std::fs::read_to_string(a.join(format!(".tasks/{}.md", ids[1]))).unwrap();
+    assert_eq!(field(&t1, "priority").as_deref(), Some("1"));
+    assert_eq!(
+        field(&shared.remote_tasks()[&ids[0]], "priority").as_deref(),
+        Some("0")
+    );
+    let touched = shared
+        .repo
+        .git_in(&a, &["diff", "--name-only", "HEAD~2", "HEAD"]);
+    assert!(
+        touched.lines().all(|l| l.starts_with(".tasks/")),
+        "{touched}"
+    );
+}
+
+#[test]
+fn sync_with_an_unreachable_remote_fails_and_keeps_the_change_committed() {
+    let (shared, ids) = Shared::new(1);
+    shared
+        .repo
+        .git(&["remote", "set-url", "origin", "/nonexistent/remote.git"]);
+    shared.repo.tasks(&["set", &ids[0], "priority=0"]).ok();
+    let run = shared.repo.tasks(&["sync"]).expect(1);
+    assert!(run.stderr.contains("cannot fetch"), "{}", run.stderr);
+    assert_eq!(shared.repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn done_remote_finishes_the_claim_on_the_remote() {
+    let (shared, ids) = Shared::new(1);
+    let b = shared.clone("b");
+    shared
+        .tasks(&b, &["claim", "--remote", &ids[0], "--as", "bob"])
+        .ok();
+    shared
+        .tasks(&b, &["done", "--remote", &ids[0], "--as", "bob"])
+        .ok();
+    let remote = shared.remote_tasks();
+    assert_eq!(field(&remote[&ids[0]], "status").as_deref(), Some("done"));
+    assert_eq!(field(&remote[&ids[0]], "claimed_by"), None);
+}
