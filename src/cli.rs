@@ -39,7 +39,7 @@ impl Cli {
     /// settles what the derived parser cannot tell apart.
     pub fn parse_args(args: &[OsString]) -> Result<Cli, clap::Error> {
         let mut matches = Cli::command().try_get_matches_from(args)?;
-        let man_dir_given = crate::commands::man_dir_given(&matches);
+        let man_dir_given = crate::commands::man_dir_given(args);
         let mut cli =
             Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))?;
         if let Command::Man(man) = &mut cli.command

@@ -87,7 +87,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         }
     };
 
-    let _lock = store.lock(ctx.out.quiet)?;
+    let _lock = store.lock(ctx.out.quiet).map_err(kept)?;
     let now = std::fs::read(&entry.path).ok();
     if now.as_deref() != Some(original.text.as_bytes()) {
         return Err(Error::conflict(
@@ -107,15 +107,20 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     // A frontmatter the minimal-diff editor cannot rewrite is saved as the user wrote it.
     let text = edit::apply(&text, &touch).unwrap_or(text);
     let task = scan::parse_full(text.as_bytes()).map_or(task, |f| f.task);
-    atomic::write(&entry.path, text.as_bytes())?;
+    atomic::write(&entry.path, text.as_bytes()).map_err(|e| kept(Error::from(e)))?;
     let _ = std::fs::remove_file(&copy);
     if let Some(actor) = &actor {
         let holds = task.status.is_claimed()
             && task
                 .claimed_by()
                 .is_some_and(|h| lifecycle::same_person(h, &actor.name, &store.config));
-        if holds {
-            super::renew_lease(&store, actor, &task.id, None)?;
+        // The edit is saved by now: a lease that cannot be renewed is worth a warning, not
+        // a failure that would make the user think nothing was saved.
+        if holds && let Err(e) = super::renew_lease(&store, actor, &task.id, None) {
+            ctx.out.warn(&format!(
+                "the edit is saved, but the lease was not renewed: {}",
+                e.message
+            ));
         }
     }
     report(ctx, &entry.path, &task, true);

@@ -27,14 +27,32 @@ pub struct Args {
     pub dir: Option<PathBuf>,
 }
 
-/// Whether `man`'s `--dir` was typed on the command line. The global `--dir` (and `TASKS_DIR`)
-/// share its name, and clap copies a global's value into every subcommand, so a value that
-/// came from anywhere else is not an output folder.
-pub fn dir_given(matches: &clap::ArgMatches) -> bool {
-    matches
-        .subcommand_matches("man")
-        .and_then(|m| m.value_source("dir"))
-        == Some(clap::parser::ValueSource::CommandLine)
+/// Whether `man`'s `--dir` was typed after `man` on the command line. The global `--dir` (and
+/// `TASKS_DIR`) share its name, and clap copies a global's value into every subcommand (as
+/// typed on the command line even when it came before `man`), so only the words after the
+/// subcommand tell the two apart.
+pub fn dir_given(args: &[std::ffi::OsString]) -> bool {
+    // Global options that take the next word as their value.
+    const TAKES_VALUE: [&str; 4] = ["--dir", "--as", "--color", "-C"];
+    let mut i = 1;
+    while i < args.len() {
+        let word = args[i].to_string_lossy();
+        if word == "--" {
+            return false;
+        }
+        if word == "man" {
+            return args[i + 1..].iter().any(|a| {
+                let a = a.to_string_lossy();
+                a == "--dir" || a.starts_with("--dir=")
+            });
+        }
+        i += if TAKES_VALUE.contains(&word.as_ref()) {
+            2
+        } else {
+            1
+        };
+    }
+    false
 }
 
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {

@@ -257,3 +257,35 @@ fn an_editor_that_fails_saves_nothing() {
     let run = edit(&repo, "false", &[&id]).expect(1);
     assert!(!run.stderr.contains("kept in"), "{}", run.stderr);
 }
+
+#[test]
+fn an_edit_that_cannot_take_the_lock_says_where_it_is_kept() {
+    let repo = Repo::new();
+    let id = repo.new_task(&["locked out"]);
+    let before = repo.task_file(&id);
+    // The store's lock, held by this test the way another writer would hold it.
+    std::fs::create_dir_all(repo.state_dir()).unwrap();
+    let held = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(repo.state_dir().join("lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let mut cmd = repo.command_in(&repo.root);
+    cmd.env("EDITOR", "sed -i -e 's/^priority: 2$/priority: 1/'")
+        .env("TASKS_NOW", NOW)
+        .env("TASKS_LOCK_TIMEOUT", "0.3")
+        .args(["edit", &id]);
+    let run = Run::from_output(cmd.output().unwrap()).expect(5);
+    drop(held);
+    let copy = kept_copy(&run.stderr);
+    assert!(copy.exists(), "{}", run.stderr);
+    assert!(
+        std::fs::read_to_string(&copy)
+            .unwrap()
+            .contains("priority: 1"),
+        "the copy holds the edit"
+    );
+    assert_eq!(repo.task_file(&id), before, "nothing was saved");
+}

@@ -309,3 +309,25 @@ fn man_without_dir_prints_the_top_page_and_writes_nothing() {
     );
     assert!(!repo.root.join("tasks.1").exists());
 }
+
+#[test]
+fn the_global_dir_before_man_is_not_where_pages_go() {
+    let repo = Repo::new();
+    let root = repo.root.to_str().unwrap().to_string();
+    for args in [
+        vec!["--dir", root.as_str(), "man"],
+        vec!["--as", "man", "--dir", root.as_str(), "man"],
+    ] {
+        let run = repo.tasks(&args).ok();
+        assert!(
+            run.stdout.contains(".TH tasks 1"),
+            "{args:?}: {}",
+            run.stdout
+        );
+        assert!(!repo.root.join("tasks.1").exists(), "{args:?} wrote pages");
+    }
+    let dir_eq = format!("--dir={root}");
+    let run = repo.tasks(&[dir_eq.as_str(), "man"]).ok();
+    assert!(run.stdout.contains(".TH tasks 1"));
+    assert!(!repo.root.join("tasks.1").exists());
+}
