@@ -73,27 +73,65 @@ pub fn is_task_file(rel: &Path) -> bool {
 
 /// The candidate task files under `tasks_dir`, in a stable order.
 pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = WalkDir::new(tasks_dir)
+    task_files_and_strays(tasks_dir).0
+}
+
+/// The candidate task files, and the strays: entries that look like task files or folders of
+/// them but are not regular files or folders (symbolic links above all, which could lead
+/// anywhere). Strays are never read or written, only reported.
+fn task_files_and_strays(tasks_dir: &Path) -> (Vec<PathBuf>, Vec<Invalid>) {
+    let mut files = Vec::new();
+    let mut strays = Vec::new();
+    let entries = WalkDir::new(tasks_dir)
         .follow_links(false)
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy();
-            name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md")
-        })
-        .map(|e| e.into_path())
-        .collect();
+        .filter_map(|e| e.ok());
+    for e in entries {
+        let name = e.file_name().to_string_lossy();
+        let task_name = name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md");
+        let kind = e.file_type();
+        if kind.is_file() {
+            if task_name {
+                files.push(e.into_path());
+            }
+        } else if kind.is_symlink() && e.depth() > 0 {
+            let to_folder = std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+            if task_name || to_folder {
+                let target = std::fs::read_link(e.path())
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                strays.push(stray(
+                    e.into_path(),
+                    &format!("a symbolic link to {target}"),
+                ));
+            }
+        } else if !kind.is_dir() && task_name {
+            strays.push(stray(e.into_path(), "not a regular file"));
+        }
+    }
     files.sort();
-    files
+    (files, strays)
+}
+
+fn stray(path: PathBuf, what: &str) -> Invalid {
+    Invalid {
+        path,
+        line: 1,
+        reason: format!(
+            "{what}: tasks reads and writes only regular files inside .tasks/, so it is skipped"
+        ),
+        id: None,
+    }
 }
 
 /// Reads every task's frontmatter. Duplicate ids make every file carrying them invalid:
 /// no command may guess which one is meant.
 pub fn scan(tasks_dir: &Path) -> Scan {
     let mut out = Scan::default();
-    for path in task_files(tasks_dir) {
+    let (files, strays) = task_files_and_strays(tasks_dir);
+    out.invalid = strays;
+    for path in files {
         match read_head(&path) {
             Ok(task) => out.tasks.push(Entry { path, task }),
             Err(e) => {
@@ -178,7 +216,9 @@ pub fn display_name(tasks_dir: &Path, path: &Path) -> String {
 /// The bytes of a file up to and including its closing frontmatter line (or all of it when the
 /// frontmatter is never closed, so the error can say so).
 fn read_head_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut reader = BufReader::new(File::open(path)?);
+    // Past the size limit the splitter refuses the frontmatter anyway; never read further.
+    let limit = 2 * split::MAX_FRONTMATTER_BYTES as u64;
+    let mut reader = BufReader::new(File::open(path)?.take(limit));
     let mut head = Vec::with_capacity(1024);
     let mut line = Vec::with_capacity(128);
     let mut first = true;

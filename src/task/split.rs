@@ -16,13 +16,22 @@ pub enum SplitError {
     NoFrontmatter,
     #[error("the frontmatter opened on line 1 is never closed by a `---` line")]
     Unterminated { lines: usize },
+    #[error(
+        "the frontmatter is larger than {} KiB (it passes the limit on this line)",
+        MAX_FRONTMATTER_BYTES / 1024
+    )]
+    TooLarge { line: usize },
 }
+
+/// The largest frontmatter read. Task metadata is a few hundred bytes; a bigger block is a
+/// mistake or an attack, and is refused before any YAML parser sees it.
+pub const MAX_FRONTMATTER_BYTES: usize = 64 * 1024;
 
 impl SplitError {
     /// The line the problem is on, for `path:line: reason` messages.
     pub fn line(&self) -> usize {
         match self {
-            SplitError::NotUtf8 { line } => *line,
+            SplitError::NotUtf8 { line } | SplitError::TooLarge { line } => *line,
             SplitError::Empty | SplitError::NoFrontmatter | SplitError::Unterminated { .. } => 1,
         }
     }
@@ -110,6 +119,9 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
             });
         }
         pos += line.len();
+        if pos - fm_start > MAX_FRONTMATTER_BYTES {
+            return Err(SplitError::TooLarge { line: count });
+        }
     }
     Err(SplitError::Unterminated { lines: count })
 }
@@ -212,6 +224,24 @@ mod tests {
         assert_eq!(split("---\nid: a\n").unwrap_err().line(), 1);
         let bytes = b"---\nid: a\ntitle: \xff\n---\n";
         assert_eq!(as_utf8(bytes), Err(SplitError::NotUtf8 { line: 3 }));
+    }
+
+    #[test]
+    fn frontmatter_size_is_limited() {
+        let line = format!("k: {}\n", "x".repeat(1020));
+        let fits = format!("---\n{}---\nbody\n", line.repeat(64));
+        assert_eq!(
+            split(&fits).unwrap().frontmatter.len(),
+            MAX_FRONTMATTER_BYTES
+        );
+        let over = format!("---\n{}z: 1\n---\n", line.repeat(64));
+        assert_eq!(split(&over), Err(SplitError::TooLarge { line: 66 }));
+        // Never closed and too large: the size is what is reported, as soon as it is passed.
+        let open = format!("---\n{}", line.repeat(100));
+        assert_eq!(split(&open), Err(SplitError::TooLarge { line: 66 }));
+        // A large body is fine.
+        let body = format!("---\nid: a\n---\n{}", line.repeat(1000));
+        assert!(split(&body).is_ok());
     }
 
     #[test]
