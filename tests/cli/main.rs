@@ -6,6 +6,7 @@ mod bad_files;
 mod concurrency;
 mod done;
 mod graph;
+mod hostile;
 mod identity;
 mod json;
 mod lifecycle;
