@@ -12,5 +12,6 @@ mod json;
 mod lifecycle;
 mod minimal_diff;
 mod props;
+mod reliability;
 mod sweep;
 mod worktrees;
