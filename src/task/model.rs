@@ -72,7 +72,8 @@ impl FromStr for Status {
             _ => {
                 let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(format!(
-                    "unknown status `{s}` (expected one of {})",
+                    "unknown status `{}` (expected one of {})",
+                    shown(s),
                     names.join(", ")
                 ));
             }
@@ -129,7 +130,11 @@ impl FromStr for Kind {
             .find(|k| k.as_str() == lower)
             .ok_or_else(|| {
                 let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown type `{s}` (expected one of {})", names.join(", "))
+                format!(
+                    "unknown type `{}` (expected one of {})",
+                    shown(s),
+                    names.join(", ")
+                )
             })
     }
 }

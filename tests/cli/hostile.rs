@@ -185,10 +185,19 @@ fn hostile_ids_inside_files_are_reported_and_break_nothing() {
             (rel, text)
         })
         .collect();
+    // Other values are echoed in messages too: a status that tries to clear the screen.
+    let status = "---\nid: ESC-1\nstatus: \"\\e[2J\\e[31mdone\"\n---\n";
+    repo.write(".tasks/ESC-1.md", status);
     let state_before = tree(&repo.state_dir());
 
     let list = repo.tasks(&["list"]).ok();
     assert_printable(&list);
+    assert!(
+        list.stderr
+            .contains("warning: .tasks/ESC-1.md:3: unknown status `\\u{1b}[2J\\u{1b}[31mdone`"),
+        "{}",
+        list.stderr
+    );
     for (rel, _) in &cases {
         let warning = list
             .stderr
