@@ -216,8 +216,9 @@ pub fn display_name(tasks_dir: &Path, path: &Path) -> String {
 /// The bytes of a file up to and including its closing frontmatter line (or all of it when the
 /// frontmatter is never closed, so the error can say so).
 fn read_head_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
-    // Past the size limit the splitter refuses the frontmatter anyway; never read further.
-    let limit = 2 * split::MAX_FRONTMATTER_BYTES as u64;
+    // The opening line and the frontmatter are each refused past the size limit; never read
+    // further than both (and a BOM, and the start of the closing line).
+    let limit = 2 * split::MAX_FRONTMATTER_BYTES as u64 + 4096;
     let mut reader = BufReader::new(File::open(path)?.take(limit));
     let mut head = Vec::with_capacity(1024);
     let mut line = Vec::with_capacity(128);

@@ -104,6 +104,10 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
         return Err(SplitError::NoFrontmatter);
     }
     let fm_start = open.len();
+    if fm_start > MAX_FRONTMATTER_BYTES {
+        // An opening line padded with blanks past the limit.
+        return Err(SplitError::TooLarge { line: 1 });
+    }
     let mut pos = fm_start;
     let mut count = 1;
     for line in lines {
@@ -239,6 +243,10 @@ mod tests {
         // Never closed and too large: the size is what is reported, as soon as it is passed.
         let open = format!("---\n{}", line.repeat(100));
         assert_eq!(split(&open), Err(SplitError::TooLarge { line: 66 }));
+        // So is an opening line padded past it (a reader of the head alone could not tell
+        // where the frontmatter starts).
+        let padded = format!("---{}\nid: a\n---\n", " ".repeat(MAX_FRONTMATTER_BYTES));
+        assert_eq!(split(&padded), Err(SplitError::TooLarge { line: 1 }));
         // A large body is fine.
         let body = format!("---\nid: a\n---\n{}", line.repeat(1000));
         assert!(split(&body).is_ok());
