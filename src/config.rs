@@ -89,13 +89,27 @@ pub struct Worktrees {
 }
 
 pub const DEFAULT_LEASE_SECS: u64 = 3600;
+
+/// The largest config file read.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+
+/// The longest `id_prefix`: room is left for the generated part of an id.
+pub const MAX_ID_PREFIX_LEN: usize = crate::task::model::MAX_ID_LEN - 16;
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
 
 impl Config {
     /// Reads the config file; a missing file is the default config.
     pub fn load(path: &Path, display: &str) -> Result<Config> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+        // Read no more than the limit (and one byte to tell it was passed): the file may be
+        // anything, even endless.
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(path).and_then(|file| {
+            use std::io::Read;
+            file.take(MAX_CONFIG_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        });
+        match read {
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(e) => {
                 return Err(Error::failure(
@@ -103,7 +117,17 @@ impl Config {
                     format!("cannot read {display}: {e}"),
                 ));
             }
-        };
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            Error::failure(
+                "config",
+                format!("{display}:{line}: not valid UTF-8 (first bad byte on this line)"),
+            )
+        })?;
         Config::parse(&text).map_err(|(line, message)| {
             Error::failure("config", format!("{display}:{line}: {message}"))
                 .hint("docs/config.md lists every key, its default and its format")
@@ -112,6 +136,24 @@ impl Config {
 
     /// Parses config text; errors carry the 1-based line.
     pub fn parse(text: &str) -> std::result::Result<Config, (usize, String)> {
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err((
+                1,
+                format!(
+                    "the file is larger than {} KiB; a config is a few lines",
+                    MAX_CONFIG_BYTES / 1024
+                ),
+            ));
+        }
+        if let Some(line) = crate::task::yaml::flow_too_deep(text) {
+            return Err((
+                line,
+                format!(
+                    "lists or mappings nested more than {} deep",
+                    crate::task::yaml::MAX_FLOW_DEPTH
+                ),
+            ));
+        }
         if text.trim().is_empty()
             || text
                 .lines()
@@ -126,10 +168,14 @@ impl Config {
                 .find(" at line ")
                 .map_or(message.as_str(), |i| &message[..i])
                 .to_string();
-            (line, message)
+            let at = text.lines().nth(line.saturating_sub(1)).unwrap_or_default();
+            if crate::task::model::tab_indented(at) {
+                return (line, crate::task::model::TAB_INDENT.to_string());
+            }
+            value_error_at(text, line, message)
         })?;
         if let Some(prefix) = &config.id_prefix
-            && !crate::task::model::valid_id(prefix)
+            && !(crate::task::model::valid_id(prefix) && prefix.len() <= MAX_ID_PREFIX_LEN)
         {
             let line = text
                 .lines()
@@ -138,7 +184,8 @@ impl Config {
             return Err((
                 line,
                 format!(
-                    "id_prefix `{prefix}` must be letters, digits, `.`, `_` or `-`, starting with a letter or digit"
+                    "id_prefix `{}` must be letters, digits, `.`, `_` or `-`, starting with a letter or digit, at most {MAX_ID_PREFIX_LEN} long",
+                    crate::task::model::shown(prefix)
                 ),
             ));
         }
@@ -214,6 +261,37 @@ impl Config {
     pub fn review_required(&self) -> bool {
         self.review == Some(Review::Required)
     }
+}
+
+/// A value our own parsing refuses (a duration) is reported by the YAML parser at the mapping
+/// that holds it, under the mapping's name: point at the line of the value, and name its key.
+fn value_error_at(text: &str, line: usize, message: String) -> (usize, String) {
+    let Some((path, value)) = message
+        .split_once(": invalid duration `")
+        .and_then(|(path, rest)| Some((path, rest.split_once('`')?.0)))
+    else {
+        return (line, message);
+    };
+    let found = text
+        .lines()
+        .enumerate()
+        .skip(line.saturating_sub(1))
+        .find(|(_, l)| l.contains(value) && l.contains(':'));
+    let Some((index, text_line)) = found else {
+        return (line, message);
+    };
+    let key = text_line
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches("- ");
+    let message = if key.is_empty() || path.rsplit('.').next() == Some(key) {
+        message
+    } else {
+        format!("{path}.{key}{}", &message[path.len()..])
+    };
+    (index + 1, message)
 }
 
 /// A span of time written as `90s`, `15m`, `1h`, `2h30m` or `1d`.
@@ -330,6 +408,36 @@ mod tests {
     }
 
     #[test]
+    fn hostile_configs_are_refused_fast() {
+        let (line, message) =
+            Config::parse(&format!("lease: 1h\nroles: {}", "[".repeat(5000))).unwrap_err();
+        assert_eq!(line, 2);
+        assert!(message.contains("nested more than 64 deep"), "{message}");
+        let big = format!("# {}\n", "x".repeat(MAX_CONFIG_BYTES));
+        assert!(
+            Config::parse(&big)
+                .unwrap_err()
+                .1
+                .contains("larger than 64 KiB")
+        );
+        // "Billion laughs": each anchor repeats the one before ten times.
+        let mut bomb = String::from("roles:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            bomb.push_str(&format!("  a{i}: &a{i} [{refs}]\n"));
+        }
+        let started = std::time::Instant::now();
+        assert!(Config::parse(&bomb).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let (_, message) = Config::parse(&format!("id_prefix: {}\n", "P".repeat(200))).unwrap_err();
+        assert!(message.contains("at most 112 long"), "{message}");
+        assert!(
+            message.contains("PPP…"),
+            "the prefix is shown cut short: {message}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_name_key_and_line() {
         let (line, message) = Config::parse("lease: 1h\nleese: 2h\n").unwrap_err();
         assert_eq!(line, 2);
@@ -337,5 +445,18 @@ mod tests {
         let (line, message) = Config::parse("lease: soon\n").unwrap_err();
         assert_eq!(line, 1);
         assert!(message.contains("invalid duration"), "{message}");
+        let (line, message) =
+            Config::parse("# c\nlease: 1h\nsla:\n  pickup: 1h\n  review: soon\n").unwrap_err();
+        assert_eq!(line, 5);
+        assert!(
+            message.starts_with("sla.review: invalid duration `soon`"),
+            "{message}"
+        );
+        let (line, message) = Config::parse("lease: 1h\nmax_attempts: many\n").unwrap_err();
+        assert_eq!(line, 2);
+        assert!(
+            message.starts_with("max_attempts: invalid type"),
+            "{message}"
+        );
     }
 }

@@ -352,7 +352,12 @@ fn fix(ctx: &super::Ctx, store: &Store, actor: &Actor) -> Result<Vec<Json>> {
             "detail": format!("{}: cleared {} ({} holds no claim)", t.id, keys.join(", "), t.status),
         }));
     }
-    for path in stale_temp_files(&store.tasks_dir) {
+    let mut temps = stale_temp_files(&store.tasks_dir);
+    // Leases and the snapshot are written the same way, in the state folder.
+    if !store.state_dir.starts_with(&store.tasks_dir) {
+        temps.extend(stale_temp_files(&store.state_dir));
+    }
+    for path in temps {
         let shown = store.display(&path);
         // A temp file is a whole task file being written; its id says whose it was.
         let id = scan::read_full(&path)

@@ -19,6 +19,9 @@ pub const README_TEMPLATE: &str = include_str!("../../fixtures/init/README.md");
 pub fn run(ctx: &super::Ctx, _args: &Args) -> Result<()> {
     let (root, _) = Store::find_root(&ctx.locate())?;
     let dir = root.join(TASKS_DIR);
+    if dir.exists() && !dir.is_dir() {
+        return Err(crate::store::not_a_folder(&dir));
+    }
     std::fs::create_dir_all(&dir)
         .map_err(|e| Error::failure("io", format!("cannot create {}: {e}", dir.display())))?;
     let mut created = Vec::new();

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::output;
 use crate::store::{TASKS_DIR, atomic, events};
-use crate::task::model::valid_id;
+use crate::task::model::id_problem;
 use crate::task::{Kind, Task, split, yaml};
 
 /// Create a task and print its id
@@ -73,13 +73,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let known = store.all_known_ids(&store.scan());
     let id = match &args.id {
         Some(id) => {
-            if !valid_id(id) {
-                return Err(Error::failure(
-                    "invalid_input",
-                    format!(
-                        "invalid id `{id}`: use letters, digits, `.`, `_` and `-`, starting with a letter or digit"
-                    ),
-                ));
+            if let Some(problem) = id_problem(id) {
+                return Err(Error::failure("invalid_input", problem));
             }
             if known.contains(id) {
                 return Err(Error::conflict(

@@ -37,6 +37,17 @@ pub struct Store {
 
 pub const TASKS_DIR: &str = ".tasks";
 
+/// The error for a `.tasks` that exists but is not a folder.
+pub fn not_a_folder(tasks_dir: &Path) -> Error {
+    Error::failure(
+        "not_initialized",
+        format!("{} is a file, not a folder", tasks_dir.display()),
+    )
+    .hint(format!(
+        "task files live in the folder {TASKS_DIR}/; move that file aside, then run `tasks init`"
+    ))
+}
+
 impl Store {
     /// Works out the root, without requiring `.tasks/` to exist yet (for `init`).
     pub fn find_root(opts: &Locate) -> Result<(PathBuf, Option<GitContext>)> {
@@ -80,6 +91,9 @@ impl Store {
     pub fn open(opts: &Locate) -> Result<Store> {
         let (root, git) = Store::find_root(opts)?;
         let tasks_dir = root.join(TASKS_DIR);
+        if tasks_dir.exists() && !tasks_dir.is_dir() {
+            return Err(not_a_folder(&tasks_dir));
+        }
         if !tasks_dir.is_dir() {
             return Err(Error::failure(
                 "not_initialized",
@@ -161,6 +175,9 @@ impl Store {
     pub fn resolve<'a>(&self, scan: &'a Scan, query: &str) -> Result<&'a Entry> {
         if let Some(entry) = scan.get(query) {
             return Ok(entry);
+        }
+        if let Some(problem) = crate::task::model::id_problem(query) {
+            return Err(Error::failure("invalid_input", problem));
         }
         let lower = query.to_ascii_lowercase();
         let mut matches: Vec<&Entry> = scan

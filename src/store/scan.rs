@@ -137,20 +137,56 @@ pub fn is_task_file(rel: &Path) -> bool {
 
 /// The candidate task files under `tasks_dir`, in a stable order.
 pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = WalkDir::new(tasks_dir)
+    task_files_and_strays(tasks_dir).0
+}
+
+/// The candidate task files, and the strays: entries that look like task files or folders of
+/// them but are not regular files or folders (symbolic links above all, which could lead
+/// anywhere). Strays are never read or written, only reported.
+fn task_files_and_strays(tasks_dir: &Path) -> (Vec<PathBuf>, Vec<Invalid>) {
+    let mut files = Vec::new();
+    let mut strays = Vec::new();
+    let entries = WalkDir::new(tasks_dir)
         .follow_links(false)
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_file())
-        .filter(|e| {
-            let name = e.file_name().to_string_lossy();
-            name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md")
-        })
-        .map(|e| e.into_path())
-        .collect();
+        .filter_map(|e| e.ok());
+    for e in entries {
+        let name = e.file_name().to_string_lossy();
+        let task_name = name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md");
+        let kind = e.file_type();
+        if kind.is_file() {
+            if task_name {
+                files.push(e.into_path());
+            }
+        } else if kind.is_symlink() && e.depth() > 0 {
+            let to_folder = std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
+            if task_name || to_folder {
+                let target = std::fs::read_link(e.path())
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                strays.push(stray(
+                    e.into_path(),
+                    &format!("a symbolic link to {target}"),
+                ));
+            }
+        } else if !kind.is_dir() && task_name {
+            strays.push(stray(e.into_path(), "not a regular file"));
+        }
+    }
     files.sort_unstable_by(|a, b| path_order(a, b));
-    files
+    (files, strays)
+}
+
+fn stray(path: PathBuf, what: &str) -> Invalid {
+    Invalid {
+        path,
+        line: 1,
+        reason: format!(
+            "{what}: tasks reads and writes only regular files inside .tasks/, so it is skipped"
+        ),
+        id: None,
+    }
 }
 
 /// The order of comparing paths component by component, computed on the bytes: a separator
@@ -172,7 +208,9 @@ fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
 /// no command may guess which one is meant.
 pub fn scan(tasks_dir: &Path) -> Scan {
     let mut out = Scan::default();
-    let (tasks, bad) = read_heads(task_files(tasks_dir));
+    let (files, strays) = task_files_and_strays(tasks_dir);
+    out.invalid = strays;
+    let (tasks, bad) = read_heads(files);
     out.tasks = tasks;
     for (path, e) in bad {
         let id = probable_id(&path);
@@ -336,9 +374,15 @@ fn read_head_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
     // Where the next line to look at starts.
     let mut line_start = 0;
     let mut first = true;
+    // The opening line and the frontmatter are each refused past the size limit; never read
+    // further than both (and a BOM, and the start of the closing line).
+    let limit = 2 * split::MAX_FRONTMATTER_BYTES + 4096;
     loop {
         let filled = buf.len();
-        buf.resize(filled + READ_SIZE, 0);
+        if filled >= limit {
+            return Ok(());
+        }
+        buf.resize(filled + READ_SIZE.min(limit - filled), 0);
         let n = loop {
             match file.read(&mut buf[filled..]) {
                 Ok(n) => break n,

@@ -573,6 +573,22 @@ mod tests {
     }
 
     #[test]
+    fn a_note_after_a_lone_carriage_return_keeps_every_old_byte() {
+        // Found by the `edit` fuzz target: a body whose last line ends in `\r` alone, with a
+        // `## Notes` that is not at the start of a line. The old bytes stay; the note and its
+        // heading are added after them.
+        let text = "---\nid: a\n---\nx\u{7}\u{0}## Notes\n- old\r";
+        let edit = Edit {
+            note: Some("- new".into()),
+            ..Edit::default()
+        };
+        assert_eq!(
+            apply(text, &edit).unwrap(),
+            "---\nid: a\n---\nx\u{7}\u{0}## Notes\n- old\r\n\n## Notes\n- new\n"
+        );
+    }
+
+    #[test]
     fn unverifiable_edits_are_refused() {
         // A flow-mapping frontmatter has no key lines: appending would duplicate the key.
         let text = "---\n{id: a, title: b}\n---\n";

@@ -75,7 +75,8 @@ impl FromStr for Status {
             _ => {
                 let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(format!(
-                    "unknown status `{s}` (expected one of {})",
+                    "unknown status `{}` (expected one of {})",
+                    shown(s),
                     names.join(", ")
                 ));
             }
@@ -132,7 +133,11 @@ impl FromStr for Kind {
             .find(|k| k.as_str() == lower)
             .ok_or_else(|| {
                 let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown type `{s}` (expected one of {})", names.join(", "))
+                format!(
+                    "unknown type `{}` (expected one of {})",
+                    shown(s),
+                    names.join(", ")
+                )
             })
     }
 }
@@ -206,11 +211,56 @@ impl From<SplitError> for ParseError {
     }
 }
 
-/// Checks an id's shape: `[A-Za-z0-9][A-Za-z0-9._-]*`, so it can never be a path.
+/// The longest id accepted. An id names files (`<id>.md`, its lease, temp files beside it),
+/// and file names are limited to 255 bytes.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Checks an id's shape: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most `MAX_ID_LEN` long, so it can
+/// never be a path.
 pub fn valid_id(id: &str) -> bool {
+    id.len() <= MAX_ID_LEN && valid_shape(id)
+}
+
+fn valid_shape(id: &str) -> bool {
     let mut chars = id.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Why `id` cannot be an id, in words, or `None` when it can.
+pub fn id_problem(id: &str) -> Option<String> {
+    if valid_id(id) {
+        return None;
+    }
+    let shown = shown(id);
+    if valid_shape(id) {
+        return Some(format!(
+            "invalid id `{shown}`: it is {} characters long; the most is {MAX_ID_LEN}",
+            id.len()
+        ));
+    }
+    Some(format!(
+        "invalid id `{shown}`: use letters, digits, `.`, `_` and `-`, starting with a letter or digit"
+    ))
+}
+
+/// Text from a file or an argument as a message can show it: on one line, control characters
+/// escaped, and cut short when long.
+pub fn shown(text: &str) -> String {
+    const MAX: usize = 40;
+    let mut out = String::new();
+    for (n, c) in text.chars().enumerate() {
+        if n == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Task {
@@ -235,27 +285,34 @@ impl Task {
         let simple = fast_entries.is_some();
         let entries: Vec<(Cow<'_, str>, Raw<'_>)> = match fast_entries {
             Some(entries) => entries,
-            None => parse_mapping(front)
-                .map_err(|e| match e {
-                    EditError::Yaml(_) => {
-                        let err = super::yaml::parse(front).unwrap_err();
-                        let line = err
-                            .location()
-                            .map_or(first_line, |l| l.line() + first_line - 1);
-                        let message = format!("invalid YAML: {}", strip_location(&err.to_string()));
-                        ParseError { line, message }
+            None => {
+                if let Some(line) = super::yaml::flow_too_deep(front) {
+                    return Err(ParseError {
+                        line: line + first_line - 1,
+                        message: format!(
+                            "invalid YAML: lists or mappings nested more than {} deep",
+                            super::yaml::MAX_FLOW_DEPTH
+                        ),
+                    });
+                }
+                let raw = match super::yaml::parse(front) {
+                    Ok(Value::Mapping(m)) => m,
+                    Ok(Value::Null) => Mapping::new(),
+                    Ok(_) => {
+                        return Err(ParseError {
+                            line: first_line,
+                            message: EditError::NotAMapping.to_string(),
+                        });
                     }
-                    other => ParseError {
-                        line: first_line,
-                        message: other.to_string(),
-                    },
-                })?
-                .into_iter()
-                .filter_map(|(k, v)| match k {
-                    Value::String(k) => Some((Cow::Owned(k), Raw::Value(v))),
-                    _ => None,
-                })
-                .collect(),
+                    Err(err) => return Err(yaml_error(front, &err)),
+                };
+                raw.into_iter()
+                    .filter_map(|(k, v)| match k {
+                        Value::String(k) => Some((Cow::Owned(k), Raw::Value(v))),
+                        _ => None,
+                    })
+                    .collect()
+            }
         };
         // Line numbers are needed only for an error, so the key lines are found only then.
         let line_of = |key: &str| {
@@ -280,8 +337,8 @@ impl Task {
             line: 1,
             message: "missing required key `id`".into(),
         })?;
-        if !valid_id(&id) {
-            return Err(fields.error("id", format!("invalid id `{id}`: use letters, digits, `.`, `_` and `-`, starting with a letter or digit")));
+        if let Some(problem) = id_problem(&id) {
+            return Err(fields.error("id", problem));
         }
         let status = match fields.string("status")? {
             None => Status::Open,
@@ -488,6 +545,57 @@ enum Raw<'a> {
     Value(Value),
 }
 
+/// A YAML error as `path:line: reason` wants it: the line in the file, the reason without the
+/// parser's own position. A duplicate key is reported where it is repeated, not where the
+/// mapping starts.
+fn yaml_error(frontmatter: &str, err: &serde_norway::Error) -> ParseError {
+    let first_line = Split::FRONTMATTER_FIRST_LINE;
+    let message = strip_location(&err.to_string()).to_string();
+    if message.starts_with("duplicate entry with key") {
+        let spans = key_spans(frontmatter);
+        let repeated = spans.iter().enumerate().find_map(|(i, s)| {
+            let first = spans[..i].iter().find(|p| p.key == s.key)?;
+            Some((s, first))
+        });
+        if let Some((again, first)) = repeated {
+            return ParseError {
+                line: again.line + first_line,
+                message: format!(
+                    "invalid YAML: duplicate key `{}` (first on line {})",
+                    shown(&again.key),
+                    first.line + first_line
+                ),
+            };
+        }
+    }
+    let line = err
+        .location()
+        .map_or(first_line, |l| l.line() + first_line - 1);
+    let at = frontmatter
+        .lines()
+        .nth(line - first_line)
+        .unwrap_or_default();
+    let message = if tab_indented(at) {
+        TAB_INDENT.to_string()
+    } else {
+        message
+    };
+    ParseError {
+        line,
+        message: format!("invalid YAML: {message}"),
+    }
+}
+
+/// The reason given for a line indented with a tab, which YAML parsers report obscurely.
+pub const TAB_INDENT: &str = "a tab in the indentation (YAML indents with spaces only)";
+
+/// Does this line's indentation hold a tab?
+pub fn tab_indented(line: &str) -> bool {
+    line.chars()
+        .take_while(|c| c.is_whitespace())
+        .any(|c| c == '\t')
+}
+
 /// serde_norway appends " at line L column C" to its messages; we report the line ourselves.
 fn strip_location(message: &str) -> &str {
     message.find(" at line ").map_or(message, |i| &message[..i])
@@ -676,5 +784,38 @@ mod tests {
         assert_eq!(e.line, 2);
         let e = parse("---\nid: a\nid: b\n---\n").unwrap_err();
         assert!(e.message.contains("duplicate"), "{e}");
+        let e = parse("---\nid: a\ntitle: x\n# c\ntitle: y\n---\n").unwrap_err();
+        assert_eq!(e.line, 5, "{e:?}");
+        assert_eq!(
+            e.message,
+            "invalid YAML: duplicate key `title` (first on line 3)"
+        );
+        let e = parse(&format!("---\nid: a\nx: {}\n---\n", "[".repeat(65))).unwrap_err();
+        assert_eq!(e.line, 3, "{e:?}");
+        assert!(e.message.contains("nested more than 64 deep"), "{e}");
+    }
+
+    #[test]
+    fn ids_are_short_plain_names() {
+        assert!(valid_id("T-7k2m") && valid_id("a.b_c-d") && valid_id(&"a".repeat(MAX_ID_LEN)));
+        for bad in ["", "-x", ".x", "a/b", "..", "../x", "a b", "a\u{1}b", "é"] {
+            assert!(!valid_id(bad), "{bad:?}");
+        }
+        let long = "a".repeat(10_240);
+        assert!(!valid_id(&long));
+        let problem = id_problem(&long).unwrap();
+        assert!(
+            problem.contains("10240 characters long; the most is 128"),
+            "{problem}"
+        );
+        assert!(problem.len() < 200, "the id is shown cut short: {problem}");
+        let problem = id_problem("a\u{1}b\x1b[31m").unwrap();
+        assert!(
+            problem.starts_with("invalid id `a\\u{1}b\\u{1b}[31m`"),
+            "{problem}"
+        );
+        assert!(!problem.chars().any(char::is_control));
+        let e = parse(&format!("---\nid: {long}\n---\n")).unwrap_err();
+        assert_eq!(e.line, 2);
     }
 }

@@ -16,13 +16,22 @@ pub enum SplitError {
     NoFrontmatter,
     #[error("the frontmatter opened on line 1 is never closed by a `---` line")]
     Unterminated { lines: usize },
+    #[error(
+        "the frontmatter is larger than {} KiB (it passes the limit on this line)",
+        MAX_FRONTMATTER_BYTES / 1024
+    )]
+    TooLarge { line: usize },
 }
+
+/// The largest frontmatter read. Task metadata is a few hundred bytes; a bigger block is a
+/// mistake or an attack, and is refused before any YAML parser sees it.
+pub const MAX_FRONTMATTER_BYTES: usize = 64 * 1024;
 
 impl SplitError {
     /// The line the problem is on, for `path:line: reason` messages.
     pub fn line(&self) -> usize {
         match self {
-            SplitError::NotUtf8 { line } => *line,
+            SplitError::NotUtf8 { line } | SplitError::TooLarge { line } => *line,
             SplitError::Empty | SplitError::NoFrontmatter | SplitError::Unterminated { .. } => 1,
         }
     }
@@ -95,6 +104,10 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
         return Err(SplitError::NoFrontmatter);
     }
     let fm_start = open.len();
+    if fm_start > MAX_FRONTMATTER_BYTES {
+        // An opening line padded with blanks past the limit.
+        return Err(SplitError::TooLarge { line: 1 });
+    }
     let mut pos = fm_start;
     let mut count = 1;
     for line in lines {
@@ -110,6 +123,9 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
             });
         }
         pos += line.len();
+        if pos - fm_start > MAX_FRONTMATTER_BYTES {
+            return Err(SplitError::TooLarge { line: count });
+        }
     }
     Err(SplitError::Unterminated { lines: count })
 }
@@ -212,6 +228,28 @@ mod tests {
         assert_eq!(split("---\nid: a\n").unwrap_err().line(), 1);
         let bytes = b"---\nid: a\ntitle: \xff\n---\n";
         assert_eq!(as_utf8(bytes), Err(SplitError::NotUtf8 { line: 3 }));
+    }
+
+    #[test]
+    fn frontmatter_size_is_limited() {
+        let line = format!("k: {}\n", "x".repeat(1020));
+        let fits = format!("---\n{}---\nbody\n", line.repeat(64));
+        assert_eq!(
+            split(&fits).unwrap().frontmatter.len(),
+            MAX_FRONTMATTER_BYTES
+        );
+        let over = format!("---\n{}z: 1\n---\n", line.repeat(64));
+        assert_eq!(split(&over), Err(SplitError::TooLarge { line: 66 }));
+        // Never closed and too large: the size is what is reported, as soon as it is passed.
+        let open = format!("---\n{}", line.repeat(100));
+        assert_eq!(split(&open), Err(SplitError::TooLarge { line: 66 }));
+        // So is an opening line padded past it (a reader of the head alone could not tell
+        // where the frontmatter starts).
+        let padded = format!("---{}\nid: a\n---\n", " ".repeat(MAX_FRONTMATTER_BYTES));
+        assert_eq!(split(&padded), Err(SplitError::TooLarge { line: 1 }));
+        // A large body is fine.
+        let body = format!("---\nid: a\n---\n{}", line.repeat(1000));
+        assert!(split(&body).is_ok());
     }
 
     #[test]

@@ -10,7 +10,93 @@ pub fn parse(text: &str) -> Result<Value, serde_norway::Error> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
+    if let Some(line) = flow_too_deep(text) {
+        return Err(serde::de::Error::custom(too_deep_message(line)));
+    }
     serde_norway::from_str(text)
+}
+
+/// The deepest nesting of flow collections (`[…]`, `{…}`) accepted. The YAML scanner takes
+/// time quadratic in this depth before its own recursion limit stops it (a 64 KiB line of
+/// `[` takes many seconds), so deeper text is refused before it is parsed.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// The message for text that nests too deep, naming the 1-based line within that text.
+pub fn too_deep_message(line: usize) -> String {
+    format!("lists or mappings nested more than {MAX_FLOW_DEPTH} deep (line {line})")
+}
+
+/// The 1-based line of `text` where flow collections first nest deeper than
+/// `MAX_FLOW_DEPTH`, if they do. A linear pre-scan that follows YAML closely enough: brackets
+/// count only where a node may start or inside a flow collection, never inside quoted
+/// scalars, comments or block scalars. It may over-count in odd corners (so refuse absurd
+/// text that YAML might accept), never under-count text YAML would nest.
+pub fn flow_too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    // Inside a quoted scalar (which may span lines): its quote character.
+    let mut quote: Option<u8> = None;
+    // Inside a block scalar (`|`, `>`): the indentation of the line that opened it.
+    let mut block_scalar: Option<usize> = None;
+    for (index, line) in text.split('\n').enumerate() {
+        let bytes = line.as_bytes();
+        let indent = bytes.iter().take_while(|b| **b == b' ').count();
+        if let Some(opened_at) = block_scalar {
+            if line.trim().is_empty() || indent > opened_at {
+                continue;
+            }
+            block_scalar = None;
+        }
+        // At the start of a line a node may start (a key, an item, a flow collection).
+        let mut node_start = true;
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            if let Some(q) = quote {
+                match c {
+                    b'\\' if q == b'"' => i += 1,
+                    b'\'' if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 1,
+                    _ if c == q => quote = None,
+                    _ => {}
+                }
+                i += 1;
+                continue;
+            }
+            let blank_before = i == 0 || matches!(bytes[i - 1], b' ' | b'\t');
+            let blank_after = matches!(bytes.get(i + 1), None | Some(b' ' | b'\t' | b'\r'));
+            match c {
+                b' ' | b'\t' | b'\r' => {}
+                b'#' if blank_before => break,
+                b'[' | b'{' if node_start || depth > 0 => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some(index + 1);
+                    }
+                    node_start = true;
+                }
+                b']' | b'}' if depth > 0 => {
+                    depth -= 1;
+                    node_start = false;
+                }
+                b',' if depth > 0 => node_start = true,
+                b'"' | b'\'' if node_start => quote = Some(c),
+                b':' if blank_after || depth > 0 => node_start = true,
+                b'-' | b'?' if node_start && blank_after => {}
+                b'|' | b'>' if node_start && depth == 0 => {
+                    block_scalar = Some(indent);
+                    break;
+                }
+                // Anchors and tags come before the node they name.
+                b'&' | b'!' if node_start => {
+                    while i + 1 < bytes.len() && !b" \t,[]{}".contains(&bytes[i + 1]) {
+                        i += 1;
+                    }
+                }
+                _ => node_start = false,
+            }
+            i += 1;
+        }
+    }
+    None
 }
 
 /// Renders a value in flow style, on one line.
@@ -174,6 +260,29 @@ mod tests {
                 "{tricky:?} did not round-trip"
             );
         }
+    }
+
+    #[test]
+    fn deep_flow_nesting_is_refused_before_parsing() {
+        let deep = |n: usize| format!("x: {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert_eq!(flow_too_deep(&deep(MAX_FLOW_DEPTH)), None);
+        assert!(parse(&deep(MAX_FLOW_DEPTH)).is_ok());
+        assert_eq!(flow_too_deep(&deep(MAX_FLOW_DEPTH + 1)), Some(1));
+        let started = std::time::Instant::now();
+        let err = parse(&deep(60_000)).unwrap_err().to_string();
+        assert!(err.contains("nested more than 64 deep"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Across lines, with items, mappings, anchors and tags.
+        let spread = format!("a: 1\nb: &x !t\n{}", "  - {k: [v, \n".repeat(40));
+        assert_eq!(flow_too_deep(&spread), Some(35));
+        // Brackets that are text: quoted, commented, in plain and block scalars.
+        let text = "t: a [[[[\nq: \"[[[[\n [[[[\"\ns: '[[ '' [['\nc: x # [[[[\nb: |\n  [[[[\n  [[[[\nd: ok\n";
+        let text = text.replace("[[[[", &"[".repeat(100));
+        assert_eq!(flow_too_deep(&text), None);
+        assert!(parse(&text).is_ok());
+        // After the block scalar ends, brackets count again.
+        let after = format!("{text}e: {}", "[".repeat(100));
+        assert_eq!(flow_too_deep(&after), Some(10));
     }
 
     #[test]
