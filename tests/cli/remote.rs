@@ -567,3 +567,72 @@ fn sync_json_prints_one_document() {
     assert_eq!(doc["conflicts"][0]["path"], format!(".tasks/{}.md", ids[0]));
     assert!(doc.get("error").is_none(), "{doc}");
 }
+
+#[test]
+fn sync_stops_before_pushing_when_a_change_of_yours_is_in_the_way() {
+    let (shared, ids) = Shared::new(1);
+    let a = shared.repo.root.clone();
+    let b = shared.clone("b");
+    std::fs::write(b.join("README"), "edited on b\n").unwrap();
+    shared.repo.git_in(&b, &["commit", "-qam", "readme"]);
+    shared.repo.git_in(&b, &["push", "-q", "origin", "main"]);
+    let before = shared.remote_log();
+
+    std::fs::write(a.join("README"), "unstaged edit on a\n").unwrap();
+    shared.tasks(&a, &["set", &ids[0], "priority=0"]).ok();
+    let run = shared.tasks(&a, &["sync"]).expect(3);
+    assert!(run.stderr.contains("README"), "{}", run.stderr);
+    assert_eq!(shared.remote_log(), before, "nothing was pushed");
+    assert_eq!(
+        std::fs::read_to_string(a.join("README")).unwrap(),
+        "unstaged edit on a\n"
+    );
+    // The task change is committed here and goes out once the way is clear.
+    assert_eq!(
+        shared.repo.git_in(&a, &["status", "--porcelain"]),
+        " M README\n"
+    );
+    shared.repo.git_in(&a, &["checkout", "--", "README"]);
+    shared.tasks(&a, &["sync"]).ok();
+    assert_eq!(
+        field(&shared.remote_tasks()[&ids[0]], "priority").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        std::fs::read_to_string(a.join("README")).unwrap(),
+        "edited on b\n"
+    );
+}
+
+#[test]
+fn sync_on_another_branch_than_the_shared_one_pushes_nothing_of_it() {
+    let (shared, ids) = Shared::new(1);
+    let a = shared.repo.root.clone();
+    shared
+        .repo
+        .write(".tasks/config.yaml", "remote: { branch: main }\n");
+    shared.repo.git(&["commit", "-qam", "config"]);
+    shared.repo.git(&["push", "-q", "origin", "main"]);
+    shared.repo.git(&["checkout", "-q", "-b", "feature"]);
+    std::fs::write(a.join("CODE"), "work in progress\n").unwrap();
+    shared.repo.git(&["add", "CODE"]);
+    shared.repo.git(&["commit", "-qm", "wip"]);
+    let before = shared.remote_log();
+    let head = shared.repo.git(&["rev-parse", "HEAD"]);
+    shared.tasks(&a, &["set", &ids[0], "priority=0"]).ok();
+
+    let run = shared.tasks(&a, &["sync", "--json"]).expect(1);
+    assert_eq!(run.json()["error"]["code"], "not_the_shared_branch");
+    assert!(
+        run.stderr.contains("feature") && run.stderr.contains("main"),
+        "{}",
+        run.stderr
+    );
+    // Nothing moved: not the remote, not the branch, not the task change.
+    assert_eq!(shared.remote_log(), before);
+    assert_eq!(shared.repo.git(&["rev-parse", "HEAD"]), head);
+    assert_eq!(
+        shared.repo.git(&["status", "--porcelain"]),
+        format!(" M .tasks/{}.md\n", ids[0])
+    );
+}
