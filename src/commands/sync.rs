@@ -62,6 +62,21 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         Error::failure("no_branch", "the root has no branch checked out")
             .hint("check out a branch, then run `tasks sync` again")
     })?;
+    // The local branch is merged with the shared one and pushed to it: from any other
+    // branch, that would publish that branch's commits on the shared one.
+    if branch != remote.branch {
+        return Err(Error::failure(
+            "not_the_shared_branch",
+            format!(
+                "the root has `{branch}` checked out, but tasks are shared on {}: nothing was changed",
+                remote.display()
+            ),
+        )
+        .hint(format!(
+            "run `tasks sync` with `{}` checked out in the root, or set `remote: {{branch: {branch}}}` in .tasks/config.yaml to share this branch",
+            remote.branch
+        )));
+    }
     let head_ref = format!("refs/heads/{branch}");
     let head = crate::git::head(&remote.root).ok_or_else(|| {
         Error::failure("no_commits", "the root has no commits yet").hint("make a first commit")

@@ -118,6 +118,20 @@ impl Repo {
         self.git_in(&self.root, args)
     }
 
+    /// Runs git in `dir` with extra environment variables (e.g. `GIT_COMMITTER_DATE`).
+    pub fn git_env_in(&self, dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> String {
+        let mut cmd = Command::new("git");
+        self.env(&mut cmd);
+        cmd.envs(vars.iter().copied());
+        let out = cmd.args(args).current_dir(dir).output().unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A `tasks` command ready to run in `dir`, with the hermetic environment.
     pub fn command_in(&self, dir: &Path) -> Command {
         let mut cmd = Command::new(bin());
