@@ -287,7 +287,7 @@ fn concurrent_claims(report: &mut Report, claimers: usize, count: usize) {
                     let out = Command::new(TASKS)
                         .current_dir(&root)
                         .args(["claim", "--next", "--as", &format!("agent-{k}"), "--json"])
-                        .env("TASKS_LOCK_TIMEOUT", "60s")
+                        .env("TASKS_LOCK_TIMEOUT", "60")
                         .stderr(Stdio::null())
                         .output()
                         .expect("run tasks");
@@ -295,11 +295,14 @@ fn concurrent_claims(report: &mut Report, claimers: usize, count: usize) {
                         Some(0) => {
                             let v: serde_json::Value =
                                 serde_json::from_slice(&out.stdout).expect("claim JSON");
-                            let id = v["id"].as_str().expect("claimed id").to_string();
+                            let id = v["task"]["id"].as_str().expect("claimed id").to_string();
                             claimed.lock().unwrap().push(id);
                         }
                         Some(4) => break,
-                        other => die(&format!("claim --next exited {other:?}")),
+                        other => die(&format!(
+                            "claim --next exited {other:?}: {}",
+                            String::from_utf8_lossy(&out.stdout)
+                        )),
                     }
                 }
             })

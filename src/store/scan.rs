@@ -300,7 +300,7 @@ pub fn display_name(tasks_dir: &Path, path: &Path) -> String {
 }
 
 /// Files below this many are read on one thread: starting threads would cost more.
-const PARALLEL_FROM: usize = 512;
+const PARALLEL_FROM: usize = 2048;
 
 /// Parses the head of every file, spreading the files over the machine's cores (reading and
 /// parsing are independent per file). Tasks come back in the order of `files`, with the

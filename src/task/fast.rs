@@ -54,7 +54,7 @@ pub fn lines(front: &str) -> Option<Vec<Line<'_>>> {
         if !rest.is_empty() && !rest.starts_with(' ') {
             return None;
         }
-        if !matches!(plain(key), Some(Value::String(_))) {
+        if classify(key) != Some(Plain::Str) {
             return None;
         }
         if out.iter().any(|l| l.key == key) {
@@ -108,15 +108,21 @@ pub fn str_value(text: &str) -> Option<Option<&str>> {
     if needs_full_parser_in(text) {
         return None;
     }
-    if text.starts_with('[') {
-        return value(text).map(|_| None);
+    if let Some(inner) = text.strip_prefix('[') {
+        // A list is not a string; it only has to be one `value` reads.
+        let inner = inner.strip_suffix(']')?.trim_matches(' ');
+        let fine = inner.is_empty()
+            || inner
+                .split(',')
+                .all(|item| flow_item_kind(item.trim_matches(' ')).is_some());
+        return fine.then_some(None);
     }
     match quoted(text)? {
         Scalar::Quoted(s) => Some(Some(s)),
         Scalar::SingleQuoted(s) if !s.contains('\'') => Some(Some(s)),
         Scalar::SingleQuoted(_) => None,
-        Scalar::Plain(s) => match plain(s)? {
-            Value::String(_) => Some(Some(s)),
+        Scalar::Plain(s) => match classify(s)? {
+            Plain::Str => Some(Some(s)),
             _ => Some(None),
         },
     }
@@ -159,11 +165,16 @@ fn quoted(text: &str) -> Option<Scalar<'_>> {
 
 /// One item of a one-line flow list: plain text with no flow indicators, quotes or colons.
 fn flow_item(item: &str) -> Option<Value> {
+    flow_item_kind(item)?;
+    plain(item)
+}
+
+fn flow_item_kind(item: &str) -> Option<Plain> {
     if item.is_empty() || item.contains([',', '[', ']', '{', '}', '"', '\'', ':', '#']) {
         return None;
     }
     match quoted(item)? {
-        Scalar::Plain(s) => plain(s),
+        Scalar::Plain(s) => classify(s),
         _ => None,
     }
 }
@@ -187,14 +198,22 @@ fn needs_full_parser(c: char) -> bool {
         )
 }
 
-/// A plain scalar resolved the way serde_norway resolves it: null, boolean, integer, float,
-/// else string. Only notations that cannot be mistaken are taken; anything numeric-looking
-/// beyond a plain decimal integer goes to the full parser.
-fn plain(s: &str) -> Option<Value> {
+/// What a plain scalar resolves to, the way serde_norway resolves it: null, boolean,
+/// integer, float, else string. Only notations that cannot be mistaken are taken; anything
+/// numeric-looking beyond a plain decimal integer goes to the full parser (`None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plain {
+    Null,
+    Bool(bool),
+    Int(u64),
+    Str,
+}
+
+fn classify(s: &str) -> Option<Plain> {
     match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
-        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Plain::Null),
+        "true" | "True" | "TRUE" => return Some(Plain::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Plain::Bool(false)),
         _ => {}
     }
     let first = s.as_bytes()[0];
@@ -202,12 +221,9 @@ fn plain(s: &str) -> Option<Value> {
         if s.bytes().all(|b| b.is_ascii_digit()) {
             // Leading zeros make a string in YAML 1.2; too big for u64 goes to the full parser.
             if s.len() > 1 && first == b'0' {
-                return Some(Value::String(s.to_string()));
+                return Some(Plain::Str);
             }
-            return s
-                .parse::<u64>()
-                .ok()
-                .map(|n| Value::Number(Number::from(n)));
+            return s.parse::<u64>().ok().map(Plain::Int);
         }
         // Dates and times: a colon, or a date's dashes, are never part of a number.
         let is_date = s.len() == 10
@@ -216,7 +232,7 @@ fn plain(s: &str) -> Option<Value> {
                 _ => b.is_ascii_digit(),
             });
         if s.contains(':') || is_date {
-            return Some(Value::String(s.to_string()));
+            return Some(Plain::Str);
         }
         return None;
     }
@@ -224,7 +240,17 @@ fn plain(s: &str) -> Option<Value> {
         return None;
     }
     // Words: `inf`, `nan` and the like are not finite, so they stay strings there too.
-    Some(Value::String(s.to_string()))
+    Some(Plain::Str)
+}
+
+/// A plain scalar as a value.
+fn plain(s: &str) -> Option<Value> {
+    Some(match classify(s)? {
+        Plain::Null => Value::Null,
+        Plain::Bool(b) => Value::Bool(b),
+        Plain::Int(n) => Value::Number(Number::from(n)),
+        Plain::Str => Value::String(s.to_string()),
+    })
 }
 
 #[cfg(test)]

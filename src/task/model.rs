@@ -159,30 +159,42 @@ pub struct Task {
     pub status: Status,
     pub priority: u8,
     pub kind: Kind,
-    owner: Option<Text>,
-    assignee: Option<Text>,
+    owner: Text,
+    assignee: Text,
     pub labels: Vec<String>,
     pub depends_on: Vec<String>,
-    claimed_by: Option<Text>,
+    claimed_by: Text,
     pub attempts: u32,
     pub max_attempts: Option<u32>,
     pub failed_agents: Vec<String>,
-    outcome: Option<Text>,
-    created_at: Option<Text>,
+    outcome: Text,
+    created_at: Text,
     /// The frontmatter as written.
     front: Box<str>,
+    /// The typed strings that are not written in the frontmatter as they read (numbers,
+    /// escaped strings): usually empty.
+    own: Box<str>,
     /// Whether every value is in the subset `fast` reads (so keys can be looked up in the
     /// text); otherwise the full mapping is parsed once, on first use.
     simple: bool,
     full: OnceLock<Box<Mapping>>,
 }
 
-/// Where a typed string lives: a range of the frontmatter when it is written there as it
-/// reads (the usual case, costing no allocation), else its own copy.
-#[derive(Debug, Clone)]
-enum Text {
-    Span(u32, u32),
-    Own(Box<str>),
+/// Where a typed string lives, in eight bytes: a range of the frontmatter when it is written
+/// there as it reads (the usual case), else a range of the task's `own` text; or nowhere.
+#[derive(Debug, Clone, Copy)]
+struct Text {
+    start: u32,
+    len: u32,
+}
+
+impl Text {
+    const NONE: Text = Text {
+        start: 0,
+        len: u32::MAX,
+    };
+    /// Set in `start` for a range of `own`.
+    const OWN: u32 = 1 << 31;
 }
 
 impl PartialEq for Task {
@@ -329,6 +341,7 @@ impl Task {
         }
         let mut fields = Fields {
             front,
+            own: String::new(),
             slots,
             line_of: &line_of,
         };
@@ -369,65 +382,77 @@ impl Task {
                 message: format!("`{key}` must be a number from 0 up"),
             })
         };
+        let title = fields.text("title")?;
+        let owner = fields.text("owner")?;
+        let assignee = fields.text("assignee")?;
+        let claimed_by = fields.text("claimed_by")?;
+        let outcome = fields.text("outcome")?;
+        let created_at = fields.text("created_at")?;
         Ok(Task {
-            title: fields.text("title")?.unwrap_or(Text::Span(0, 0)),
+            title,
             status,
             priority,
             kind,
-            owner: fields.text("owner")?,
-            assignee: fields.text("assignee")?,
+            owner,
+            assignee,
             labels: fields.list("labels")?,
             depends_on: fields.list("depends_on")?,
-            claimed_by: fields.text("claimed_by")?,
+            claimed_by,
             attempts: to_u32("attempts", attempts)?,
             max_attempts: max_attempts
                 .map(|n| to_u32("max_attempts", n))
                 .transpose()?,
             failed_agents: fields.list("failed_agents")?,
-            outcome: fields.text("outcome")?,
-            created_at: fields.text("created_at")?,
+            outcome,
+            created_at,
             id,
             front: front.into(),
+            own: std::mem::take(&mut fields.own).into_boxed_str(),
             simple,
             full: OnceLock::new(),
         })
     }
 
-    fn resolve<'a>(&'a self, text: &'a Text) -> &'a str {
-        match text {
-            Text::Span(start, len) => &self.front[*start as usize..(*start + *len) as usize],
-            Text::Own(s) => s,
+    fn resolve(&self, text: Text) -> Option<&str> {
+        if text.len == u32::MAX {
+            return None;
         }
+        let (from, start) = if text.start & Text::OWN != 0 {
+            (&*self.own, text.start & !Text::OWN)
+        } else {
+            (&*self.front, text.start)
+        };
+        from.get(start as usize..start as usize + text.len as usize)
     }
 
     /// `title`, or empty.
     pub fn title(&self) -> &str {
-        self.resolve(&self.title)
+        self.resolve(self.title).unwrap_or_default()
     }
 
     /// `owner`: a person or `role:NAME`.
     pub fn owner(&self) -> Option<&str> {
-        self.owner.as_ref().map(|t| self.resolve(t))
+        self.resolve(self.owner)
     }
 
     /// `assignee`: who the task was handed to.
     pub fn assignee(&self) -> Option<&str> {
-        self.assignee.as_ref().map(|t| self.resolve(t))
+        self.resolve(self.assignee)
     }
 
     /// `claimed_by`: who holds the claim, as written.
     pub fn claimed_by(&self) -> Option<&str> {
-        self.claimed_by.as_ref().map(|t| self.resolve(t))
+        self.resolve(self.claimed_by)
     }
 
     /// `outcome`: how the last claim ended.
     pub fn outcome(&self) -> Option<&str> {
-        self.outcome.as_ref().map(|t| self.resolve(t))
+        self.resolve(self.outcome)
     }
 
     /// `created_at`, as written.
     pub fn created_at(&self) -> Option<&str> {
-        self.created_at.as_ref().map(|t| self.resolve(t))
+        self.resolve(self.created_at)
     }
 
     /// The frontmatter text as written.
@@ -603,6 +628,8 @@ fn strip_location(message: &str) -> &str {
 
 struct Fields<'a> {
     front: &'a str,
+    /// The typed strings that are not ranges of the frontmatter.
+    own: String,
     /// The value of each typed key, by [`slot`].
     slots: [Option<Raw<'a>>; TYPED_KEYS],
     line_of: &'a dyn Fn(&str) -> usize,
@@ -653,19 +680,35 @@ impl Fields<'_> {
         }
     }
 
-    /// [`Fields::string`], kept as a range of the frontmatter when it is written there as is.
-    fn text(&mut self, key: &str) -> Result<Option<Text>, ParseError> {
+    /// [`Fields::string`], kept as a range of the frontmatter when it is written there as is,
+    /// else of the task's own text.
+    fn text(&mut self, key: &str) -> Result<Text, ParseError> {
         let written = match slot(key).and_then(|i| self.slots[i].as_ref()) {
             Some(Raw::Str(s)) => Some(*s),
             _ => None,
         };
         if let Some(s) = written {
             let start = s.as_ptr() as usize - self.front.as_ptr() as usize;
-            if let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(s.len())) {
-                return Ok(Some(Text::Span(start, len)));
+            // Frontmatters are capped far below these bounds; the test is for safety only.
+            if start < Text::OWN as usize && s.len() < u32::MAX as usize {
+                return Ok(Text {
+                    start: start as u32,
+                    len: s.len() as u32,
+                });
             }
         }
-        Ok(self.string(key)?.map(|s| Text::Own(s.into())))
+        let Some(s) = self.string(key)? else {
+            return Ok(Text::NONE);
+        };
+        let start = self.own.len();
+        self.own.push_str(&s);
+        if start >= Text::OWN as usize || s.len() >= u32::MAX as usize {
+            return Err(self.error(key, format!("`{key}` is too long")));
+        }
+        Ok(Text {
+            start: start as u32 | Text::OWN,
+            len: s.len() as u32,
+        })
     }
 
     /// A scalar read as text: strings as they are, numbers and booleans by their spelling.
