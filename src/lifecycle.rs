@@ -199,7 +199,7 @@ pub fn blockers(
     }
     if let Some(agent) = agent
         && task
-            .failed_agents
+            .failed_agents()
             .iter()
             .any(|a| same_person(a, agent, config))
     {
@@ -511,8 +511,8 @@ pub fn unblock(task: &Task, actor: &Actor) -> Result<Transition> {
 
 pub fn fail(task: &Task, actor: &Actor, config: &Config, reason: &str) -> Result<Transition> {
     require_holder(task, actor, config, "fail", false)?;
-    let attempts = task.attempts + 1;
-    let max = task.max_attempts.unwrap_or_else(|| config.max_attempts());
+    let attempts = task.attempts() + 1;
+    let max = task.max_attempts().unwrap_or_else(|| config.max_attempts());
     let to = if attempts >= max {
         Status::Failed
     } else {
@@ -520,7 +520,7 @@ pub fn fail(task: &Task, actor: &Actor, config: &Config, reason: &str) -> Result
     };
     let mut edit = base(task, actor, to);
     edit.set("attempts", Value::Number(attempts.into()));
-    let mut failed: Vec<String> = task.failed_agents.clone();
+    let mut failed: Vec<String> = task.failed_agents().to_vec();
     if !failed.iter().any(|a| same_person(a, &actor.name, config)) {
         failed.push(actor.name.clone());
         edit.set("failed_agents", strings(&failed));

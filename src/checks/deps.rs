@@ -9,19 +9,20 @@ use crate::store::Scan;
 
 pub fn signals(scan: &Scan) -> Vec<Signal> {
     let mut out = Vec::new();
-    let known: HashSet<&str> = scan
-        .tasks
+    // The scan's own index answers for readable tasks; only unreadable files need a set.
+    let unreadable: HashSet<&str> = scan
+        .invalid
         .iter()
-        .map(|e| e.task.id.as_str())
-        .chain(scan.invalid.iter().filter_map(|i| i.id.as_deref()))
+        .filter_map(|i| i.id.as_deref())
         .collect();
+    let known = |d: &str| scan.position(d).is_some() || unreadable.contains(d);
     for e in &scan.tasks {
         let missing: Vec<&str> = e
             .task
             .depends_on
             .iter()
             .map(String::as_str)
-            .filter(|d| !known.contains(d))
+            .filter(|d| !known(d))
             .collect();
         if !missing.is_empty() {
             out.push(Signal {

@@ -158,13 +158,16 @@ pub fn stale_claim(
             ago((now - expires).num_seconds()),
             branch_of(store, t),
         ),
-        evidence: json!({
-            "holder": live.holder,
-            "expired_at": fmt(expires),
-            "last_sign": live.last_sign.map(fmt),
-            "branch": branch_of(store, t),
-            "commit": live.commit.as_ref().map(|c| &c.0),
-        }),
+        // Built at its exact size: a sweep of many stale claims holds one of these each.
+        evidence: {
+            let mut map = serde_json::Map::with_capacity(5);
+            map.insert("holder".into(), json!(live.holder));
+            map.insert("expired_at".into(), json!(fmt(expires)));
+            map.insert("last_sign".into(), json!(live.last_sign.map(fmt)));
+            map.insert("branch".into(), json!(branch_of(store, t)));
+            map.insert("commit".into(), json!(live.commit.as_ref().map(|c| &c.0)));
+            serde_json::Value::Object(map)
+        },
     })
 }
 

@@ -12,7 +12,7 @@ pub mod routing;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value as Json, json};
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -232,10 +232,16 @@ impl Report {
                 })
         };
         let mut report = Report::new(generated_at, signals, status_of);
-        let with_signals: HashSet<String> = report.rows.iter().map(|r| r.id.clone()).collect();
-        for e in &scan.tasks {
+        // Which tasks have a row already, by position in the scan (no copy of any id).
+        let mut with_signals = vec![false; scan.tasks.len()];
+        for row in &report.rows {
+            if let Some(i) = scan.position(&row.id) {
+                with_signals[i] = true;
+            }
+        }
+        for (i, e) in scan.tasks.iter().enumerate() {
             let listed = all || e.task.status.is_claimed();
-            if listed && !with_signals.contains(&e.task.id) {
+            if listed && !with_signals[i] {
                 report.rows.push(Row {
                     id: e.task.id.clone(),
                     status: e.task.status.as_str().to_string(),
@@ -301,31 +307,28 @@ impl Report {
         let sep = if out.tty { "\n" } else { "; " };
         let line = |s: &Signal| format!("{}: {}", s.kind, s.detail);
         let full = self.rows.iter().any(|r| r.detail.is_some());
-        let mut rows: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| {
-                let mut row = vec![r.id.clone(), r.status.clone()];
-                if let Some(d) = r.detail.as_ref().filter(|_| full) {
-                    row.push(
-                        d.age_seconds
-                            .map(liveness::ago)
-                            .unwrap_or_else(|| "-".into()),
-                    );
-                    row.push(d.holder.clone().unwrap_or_else(|| "-".into()));
-                }
+        let rows = self.rows.iter().map(|r| {
+            let mut row = vec![r.id.clone(), r.status.clone()];
+            if let Some(d) = r.detail.as_ref().filter(|_| full) {
                 row.push(
-                    r.signals
-                        .first()
-                        .map_or("ok", |s| s.severity.as_str())
-                        .to_string(),
+                    d.age_seconds
+                        .map(liveness::ago)
+                        .unwrap_or_else(|| "-".into()),
                 );
-                row.push(r.signals.iter().map(line).collect::<Vec<_>>().join(sep));
-                row
-            })
-            .collect();
+                row.push(d.holder.clone().unwrap_or_else(|| "-".into()));
+            }
+            row.push(
+                r.signals
+                    .first()
+                    .map_or("ok", |s| s.severity.as_str())
+                    .to_string(),
+            );
+            row.push(r.signals.iter().map(line).collect::<Vec<_>>().join(sep));
+            row
+        });
         let blanks = if full { 4 } else { 2 };
-        rows.extend(self.global.iter().map(|s| {
+        // Rows are made as they are printed: a long sweep is never held whole a second time.
+        let rows = rows.chain(self.global.iter().map(|s| {
             let mut row = vec!["-".to_string(); blanks];
             row.push(s.severity.as_str().to_string());
             row.push(line(s));

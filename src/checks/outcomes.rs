@@ -37,23 +37,23 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
                 }
             }
             Status::Failed => {
-                let max = t.max_attempts.unwrap_or(config.max_attempts());
-                if t.attempts >= max {
+                let max = t.max_attempts().unwrap_or(config.max_attempts());
+                if t.attempts() >= max {
                     out.push(Signal {
                         task: Some(t.id.clone()),
                         kind: "retry_exhausted",
                         severity: Severity::Error,
                         detail: format!(
                             "failed {} of {max} attempts{}; it needs a person (`tasks reopen`)",
-                            t.attempts,
+                            t.attempts(),
                             t.reason()
                                 .map(|r| format!(", last: {r}"))
                                 .unwrap_or_default()
                         ),
                         evidence: json!({
-                            "attempts": t.attempts,
+                            "attempts": t.attempts(),
                             "max_attempts": max,
-                            "failed_agents": t.failed_agents,
+                            "failed_agents": t.failed_agents(),
                         }),
                     });
                 }

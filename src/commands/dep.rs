@@ -53,13 +53,13 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     };
     let mut message = String::new();
     let (entry, task) = super::update(ctx, &pair.id, |task, _, store, scan| {
-        let mut deps = task.depends_on.clone();
+        let mut deps = task.depends_on.to_vec();
         let mut edit = Edit::default();
         if adding {
             let dep = store.resolve(scan, &pair.dep)?.task.id.clone();
             let deps_of = |id: &str| {
                 scan.get(id)
-                    .map(|e| e.task.depends_on.clone())
+                    .map(|e| e.task.depends_on.to_vec())
                     .unwrap_or_default()
             };
             if let Some(cycle) = lifecycle::cycle_path(&task.id, &dep, &deps_of) {

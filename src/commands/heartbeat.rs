@@ -151,6 +151,10 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
     );
     let duration_ms = started.elapsed().as_millis() as u64;
     let counts = Counts::of(&scan, &report);
+    let swept = scan.tasks.len() + scan.invalid.len();
+    // The report holds all it needs: the tasks are let go before the snapshot and the
+    // output are written, so the two never sit in memory together.
+    drop(scan);
     write_snapshot(&store, &actor, &report, &counts, duration_ms)?;
 
     if ctx.out.json {
@@ -171,7 +175,7 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
         let counts = &counts.by_severity;
         ctx.out.status(&format!(
             "swept {} in {duration_ms} ms: {}, {}; snapshot in {}",
-            plural(scan.tasks.len() + scan.invalid.len(), "task"),
+            plural(swept, "task"),
             plural(counts["error"].as_u64().unwrap_or(0) as usize, "error"),
             plural(counts["warn"].as_u64().unwrap_or(0) as usize, "warning"),
             snapshot_path(&store).display()

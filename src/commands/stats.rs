@@ -211,7 +211,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .sum();
     let failure_rate =
         (ended > 0).then(|| outcomes.get("failed").copied().unwrap_or(0) as f64 / ended as f64);
-    let attempts: u32 = scan.tasks.iter().map(|e| e.task.attempts).sum();
+    let attempts: u32 = scan.tasks.iter().map(|e| e.task.attempts()).sum();
     let first = events.first().and_then(|e| time(&e.time));
     let start = from.or(first).or_else(|| {
         scan.tasks

@@ -174,7 +174,9 @@ fn task_files_and_strays(tasks_dir: &Path) -> (Vec<PathBuf>, Vec<Invalid>) {
             strays.push(stray(e.into_path(), "not a regular file"));
         }
     }
-    files.sort_unstable_by(|a, b| path_order(a, b));
+    // Every path starts with the folder: compare only what follows it.
+    let skip = tasks_dir.as_os_str().len();
+    files.sort_unstable_by(|a, b| path_order(a, b, skip));
     (files, strays)
 }
 
@@ -191,12 +193,14 @@ fn stray(path: PathBuf, what: &str) -> Invalid {
 
 /// The order of comparing paths component by component, computed on the bytes: a separator
 /// sorts before every other byte, so `a/b` comes before `a-b` as `a` comes before `a-b`.
-fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+fn path_order(a: &Path, b: &Path, skip: usize) -> std::cmp::Ordering {
     let key = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
     let (a, b) = (
         a.as_os_str().as_encoded_bytes(),
         b.as_os_str().as_encoded_bytes(),
     );
+    let skip = skip.min(a.len()).min(b.len());
+    let (a, b) = (&a[skip..], &b[skip..]);
     let common = a.iter().zip(b).position(|(x, y)| x != y);
     match common {
         Some(i) => key(a[i]).cmp(&key(b[i])),

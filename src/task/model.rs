@@ -161,23 +161,31 @@ pub struct Task {
     pub kind: Kind,
     owner: Text,
     assignee: Text,
-    pub labels: Vec<String>,
-    pub depends_on: Vec<String>,
+    pub labels: Box<[String]>,
+    pub depends_on: Box<[String]>,
     claimed_by: Text,
-    pub attempts: u32,
-    pub max_attempts: Option<u32>,
-    pub failed_agents: Vec<String>,
     outcome: Text,
     created_at: Text,
     /// The frontmatter as written.
     front: Box<str>,
     /// The typed strings that are not written in the frontmatter as they read (numbers,
     /// escaped strings): usually empty.
-    own: Box<str>,
+    /// What only some tasks need (the typed strings not written as they read, the parsed
+    /// mapping of a frontmatter `fast` cannot read), kept apart: a task's size matters when
+    /// there are a hundred thousand of them.
+    extra: Option<Box<Extra>>,
     /// Whether every value is in the subset `fast` reads (so keys can be looked up in the
     /// text); otherwise the full mapping is parsed once, on first use.
     simple: bool,
-    full: OnceLock<Box<Mapping>>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Extra {
+    own: String,
+    full: OnceLock<Mapping>,
+    attempts: u32,
+    max_attempts: Option<u32>,
+    failed_agents: Box<[String]>,
 }
 
 /// Where a typed string lives, in eight bytes: a range of the frontmatter when it is written
@@ -382,6 +390,11 @@ impl Task {
                 message: format!("`{key}` must be a number from 0 up"),
             })
         };
+        let attempts = to_u32("attempts", attempts)?;
+        let max_attempts = max_attempts
+            .map(|n| to_u32("max_attempts", n))
+            .transpose()?;
+        let failed_agents = fields.list("failed_agents")?.into_boxed_slice();
         let title = fields.text("title")?;
         let owner = fields.text("owner")?;
         let assignee = fields.text("assignee")?;
@@ -395,21 +408,28 @@ impl Task {
             kind,
             owner,
             assignee,
-            labels: fields.list("labels")?,
-            depends_on: fields.list("depends_on")?,
+            labels: fields.list("labels")?.into_boxed_slice(),
+            depends_on: fields.list("depends_on")?.into_boxed_slice(),
             claimed_by,
-            attempts: to_u32("attempts", attempts)?,
-            max_attempts: max_attempts
-                .map(|n| to_u32("max_attempts", n))
-                .transpose()?,
-            failed_agents: fields.list("failed_agents")?,
             outcome,
             created_at,
             id,
             front: front.into(),
-            own: std::mem::take(&mut fields.own).into_boxed_str(),
+            extra: (!simple
+                || !fields.own.is_empty()
+                || attempts != 0
+                || max_attempts.is_some()
+                || !failed_agents.is_empty())
+            .then(|| {
+                Box::new(Extra {
+                    own: std::mem::take(&mut fields.own),
+                    full: OnceLock::new(),
+                    attempts,
+                    max_attempts,
+                    failed_agents,
+                })
+            }),
             simple,
-            full: OnceLock::new(),
         })
     }
 
@@ -418,11 +438,29 @@ impl Task {
             return None;
         }
         let (from, start) = if text.start & Text::OWN != 0 {
-            (&*self.own, text.start & !Text::OWN)
+            (
+                self.extra.as_ref().map_or("", |e| e.own.as_str()),
+                text.start & !Text::OWN,
+            )
         } else {
             (&*self.front, text.start)
         };
         from.get(start as usize..start as usize + text.len as usize)
+    }
+
+    /// Failed attempts so far.
+    pub fn attempts(&self) -> u32 {
+        self.extra.as_ref().map_or(0, |e| e.attempts)
+    }
+
+    /// This task's own limit on attempts, when it sets one.
+    pub fn max_attempts(&self) -> Option<u32> {
+        self.extra.as_ref().and_then(|e| e.max_attempts)
+    }
+
+    /// The agents that failed this task before.
+    pub fn failed_agents(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.failed_agents)
     }
 
     /// `title`, or empty.
@@ -461,9 +499,15 @@ impl Task {
     }
 
     /// The parsed mapping of a frontmatter `fast` cannot read, parsed once.
-    fn full(&self) -> &Mapping {
-        self.full
-            .get_or_init(|| Box::new(parse_mapping(&self.front).unwrap_or_default()))
+    fn full(&self) -> Cow<'_, Mapping> {
+        match &self.extra {
+            Some(extra) => Cow::Borrowed(
+                extra
+                    .full
+                    .get_or_init(|| parse_mapping(&self.front).unwrap_or_default()),
+            ),
+            None => Cow::Owned(parse_mapping(&self.front).unwrap_or_default()),
+        }
     }
 
     /// Every key as written, in file order.
@@ -473,7 +517,7 @@ impl Task {
         {
             return Cow::Owned(map);
         }
-        Cow::Borrowed(self.full())
+        self.full()
     }
 
     /// The value of any key.
@@ -557,7 +601,13 @@ impl Task {
             let line = lines.iter().find(|l| l.key == key)?;
             return fast::str_value(line.value).flatten();
         }
-        self.full().get(key).and_then(Value::as_str)
+        // A task that is not simple always has its `extra`, so the mapping is borrowed.
+        let extra = self.extra.as_ref()?;
+        extra
+            .full
+            .get_or_init(|| parse_mapping(&self.front).unwrap_or_default())
+            .get(key)
+            .and_then(Value::as_str)
     }
 }
 
@@ -788,8 +838,8 @@ mod tests {
         assert_eq!(t.status, Status::Open);
         assert_eq!(t.priority, 1);
         assert_eq!(t.kind, Kind::Bug);
-        assert_eq!(t.labels, ["pool", "concurrency"]);
-        assert_eq!(t.depends_on, ["T-3b9x"]);
+        assert_eq!(&*t.labels, ["pool", "concurrency"]);
+        assert_eq!(&*t.depends_on, ["T-3b9x"]);
         assert_eq!(t.get_str("extra"), Some("kept"));
     }
 
