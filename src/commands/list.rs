@@ -69,6 +69,9 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .collect();
     entries.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
     print_tasks(ctx, &entries);
+    drop(entries);
+    // The command ends here: freeing every task one by one would only cost time.
+    std::mem::forget(scan);
     Ok(())
 }
 

@@ -36,5 +36,8 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         ready.truncate(n);
     }
     super::list::print_tasks(ctx, &ready);
+    drop(ready);
+    // The command ends here: freeing every task one by one would only cost time.
+    std::mem::forget(scan);
     Ok(())
 }

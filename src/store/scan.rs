@@ -145,6 +145,16 @@ pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
 /// anywhere). Strays are never read or written, only reported.
 fn task_files_and_strays(tasks_dir: &Path) -> (Vec<PathBuf>, Vec<Invalid>) {
     let mut files = Vec::new();
+    let strays = walk(tasks_dir, |path| files.push(path));
+    // Every path starts with the folder: compare only what follows it.
+    let skip = tasks_dir.as_os_str().len();
+    files.sort_unstable_by(|a, b| path_order(a, b, skip));
+    (files, strays)
+}
+
+/// Walks the folder, handing every candidate task file to `found` in the order the file
+/// system lists them, and returns the strays.
+fn walk(tasks_dir: &Path, mut found: impl FnMut(PathBuf)) -> Vec<Invalid> {
     let mut strays = Vec::new();
     let entries = WalkDir::new(tasks_dir)
         .follow_links(false)
@@ -157,7 +167,7 @@ fn task_files_and_strays(tasks_dir: &Path) -> (Vec<PathBuf>, Vec<Invalid>) {
         let kind = e.file_type();
         if kind.is_file() {
             if task_name {
-                files.push(e.into_path());
+                found(e.into_path());
             }
         } else if kind.is_symlink() && e.depth() > 0 {
             let to_folder = std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir());
@@ -174,10 +184,7 @@ fn task_files_and_strays(tasks_dir: &Path) -> (Vec<PathBuf>, Vec<Invalid>) {
             strays.push(stray(e.into_path(), "not a regular file"));
         }
     }
-    // Every path starts with the folder: compare only what follows it.
-    let skip = tasks_dir.as_os_str().len();
-    files.sort_unstable_by(|a, b| path_order(a, b, skip));
-    (files, strays)
+    strays
 }
 
 fn stray(path: PathBuf, what: &str) -> Invalid {
@@ -370,38 +377,38 @@ fn read_heads(files: Vec<PathBuf>) -> (Vec<Entry>, Vec<(PathBuf, ParseError)>) {
 const READ_SIZE: usize = 4096;
 
 /// Reads a file into `buf` up to and including its closing frontmatter line (or all of it
-/// when the frontmatter is never closed, so the error can say so). `buf` is reused between
-/// files, so a scan allocates only what it keeps.
-fn read_head_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    buf.clear();
+/// when the frontmatter is never closed, so the error can say so), and says how many bytes
+/// that is. `buf` is scratch space reused between files: it is zeroed only when it grows, so
+/// a scan allocates and clears only what it keeps.
+fn read_head_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
     let mut file = File::open(path)?;
-    // Where the next line to look at starts.
+    // How much of `buf` this file filled, and where the next line to look at starts.
+    let mut filled = 0;
     let mut line_start = 0;
     let mut first = true;
     // The opening line and the frontmatter are each refused past the size limit; never read
     // further than both (and a BOM, and the start of the closing line).
     let limit = 2 * split::MAX_FRONTMATTER_BYTES + 4096;
     loop {
-        let filled = buf.len();
         if filled >= limit {
-            return Ok(());
+            return Ok(filled);
         }
-        buf.resize(filled + READ_SIZE.min(limit - filled), 0);
+        let want = (filled + READ_SIZE).min(limit);
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
         let n = loop {
-            match file.read(&mut buf[filled..]) {
+            match file.read(&mut buf[filled..want]) {
                 Ok(n) => break n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    buf.truncate(filled);
-                    return Err(e);
-                }
+                Err(e) => return Err(e),
             }
         };
-        buf.truncate(filled + n);
         if n == 0 {
-            return Ok(());
+            return Ok(filled);
         }
-        while let Some(nl) = buf[line_start..].iter().position(|&b| b == b'\n') {
+        filled += n;
+        while let Some(nl) = buf[line_start..filled].iter().position(|&b| b == b'\n') {
             let line_end = line_start + nl + 1;
             let mut line = &buf[line_start..line_end - 1];
             if first {
@@ -411,13 +418,11 @@ fn read_head_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<()> {
             if first {
                 if !delimiter {
                     // Not a task file; keep a little so the splitter reports the right error.
-                    buf.truncate(line_end);
-                    return Ok(());
+                    return Ok(line_end);
                 }
                 first = false;
             } else if delimiter {
-                buf.truncate(line_end);
-                return Ok(());
+                return Ok(line_end);
             }
             line_start = line_end;
         }
@@ -436,7 +441,8 @@ fn is_delimiter_bytes(line: &[u8]) -> bool {
 
 fn read_head_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    read_head_into(path, &mut buf)?;
+    let len = read_head_into(path, &mut buf)?;
+    buf.truncate(len);
     Ok(buf)
 }
 
@@ -446,7 +452,8 @@ pub fn read_head(path: &Path) -> Result<Task, ParseError> {
 }
 
 fn read_head_with(path: &Path, buf: &mut Vec<u8>) -> Result<Task, ParseError> {
-    read_head_into(path, buf).map_err(|e| io_error(&e))?;
+    let len = read_head_into(path, buf).map_err(|e| io_error(&e))?;
+    let buf = &buf[..len];
     let text = as_utf8(buf)?;
     let parts = split::split(text)?;
     Task::parse(&parts)
