@@ -19,7 +19,8 @@ use crate::task::{Edit, Task};
 /// Claims exactly like `claim` (same rules, same exit codes), then adds a worktree at
 /// `<worktrees.dir>/<id>` (default `.worktrees/<id>`) on a new branch `<branch_prefix><id>`
 /// (default `tasks/<id>`) from the root's HEAD, and records `worktree` and `branch` in the task.
-/// Prints the worktree's path. If the worktree cannot be created, the claim is undone.
+/// Prints the worktree's path. If the worktree cannot be created, the claim is undone (with
+/// `--remote`, here only: `tasks unclaim --remote ID` releases it on the remote).
 /// Inside that worktree, commands act as the claim's holder without --as.
 #[derive(Debug, clap::Args)]
 #[group(skip)]
@@ -149,6 +150,9 @@ pub fn run(ctx: &super::Ctx, start: &Args) -> Result<()> {
             ),
         );
         err = match undone {
+            Ok(()) if args.remote.remote.is_some() => err.hint(format!(
+                "the claim on {id} was undone here, but it stands on the remote: `tasks unclaim --remote {id}` releases it"
+            )),
             Ok(()) => err.hint(format!("the claim on {id} was undone; nothing changed")),
             Err(e) => err.hint(format!("the claim could not be undone: {}", e.message)),
         };
