@@ -73,6 +73,9 @@ pub fn canonical(name: &str, config: &Config) -> String {
 
 /// Equal but for letter case (any script, not only ASCII).
 fn same_text(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
     a == b || a.to_lowercase() == b.to_lowercase()
 }
 
@@ -91,10 +94,10 @@ pub fn owner_routes(owner: Option<&str>, config: &Config) -> bool {
                 .get(role.trim())
                 .is_some_and(|people| !people.is_empty()),
             // Under strict routing a person must be known: in `identities:` or in a role.
+            None if !config.routing.strict => true,
             None => {
                 let who = canonical(o, config);
-                !config.routing.strict
-                    || config.identities.keys().any(|k| same_text(k, &who))
+                config.identities.keys().any(|k| same_text(k, &who))
                     || config
                         .roles
                         .values()

@@ -219,9 +219,8 @@ fn path_order(a: &Path, b: &Path, skip: usize) -> std::cmp::Ordering {
 /// no command may guess which one is meant.
 pub fn scan(tasks_dir: &Path) -> Scan {
     let mut out = Scan::default();
-    let (files, strays) = task_files_and_strays(tasks_dir);
+    let (tasks, bad, strays) = read_all(tasks_dir);
     out.invalid = strays;
-    let (tasks, bad) = read_heads(files);
     out.tasks = tasks;
     for (path, e) in bad {
         let id = probable_id(&path);
@@ -313,87 +312,209 @@ pub fn display_name(tasks_dir: &Path, path: &Path) -> String {
 /// Files below this many are read on one thread: starting threads would cost more.
 const PARALLEL_FROM: usize = 2048;
 
-/// Parses the head of every file, spreading the files over the machine's cores (reading and
-/// parsing are independent per file). Tasks come back in the order of `files`, with the
-/// files that could not be read beside them.
-fn read_heads(files: Vec<PathBuf>) -> (Vec<Entry>, Vec<(PathBuf, ParseError)>) {
-    let threads = std::thread::available_parallelism()
+/// How many paths the walk hands to a reader at a time.
+const BATCH: usize = 64;
+
+/// Walks the folder and parses the head of every task file. From [`PARALLEL_FROM`] files on,
+/// readers on the machine's other cores start on the files the walk has found while it goes
+/// on, and the walking thread joins them when it is done. Each reader sorts what it read, and
+/// the sorted parts are merged: tasks come back in path order, whichever thread read them,
+/// with the files that could not be read beside them, and the strays.
+#[allow(clippy::type_complexity)]
+fn read_all(tasks_dir: &Path) -> (Vec<Entry>, Vec<(PathBuf, ParseError)>, Vec<Invalid>) {
+    let skip = tasks_dir.as_os_str().len();
+    let helpers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8)
-        .min(files.len() / PARALLEL_FROM + 1);
-    let read_chunk = |chunk: Vec<PathBuf>| {
-        let mut buf = Vec::with_capacity(READ_SIZE * 2);
-        let mut tasks = Vec::with_capacity(chunk.len());
-        let mut bad = Vec::new();
-        for path in chunk {
-            match read_head_with(&path, &mut buf) {
-                Ok(task) => tasks.push(Entry {
-                    path,
-                    task: Box::new(task),
-                }),
-                Err(e) => bad.push((path, e)),
-            }
-        }
-        (tasks, bad)
-    };
-    if threads <= 1 {
-        return read_chunk(files);
-    }
-    let total = files.len();
-    let per = total.div_ceil(threads);
-    let mut chunks: Vec<Vec<PathBuf>> = Vec::with_capacity(threads);
-    let mut files = files.into_iter();
-    for _ in 0..threads {
-        chunks.push(files.by_ref().take(per).collect());
-    }
-    drop(files);
+        - 1;
+    let queue = Queue::default();
     std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| s.spawn(move || read_chunk(chunk)))
-            .collect();
-        let mut tasks: Vec<Entry> = Vec::new();
-        let mut bad = Vec::new();
+        // However the walk ends, the readers are told it has, so none waits forever.
+        let walked = Finished(&queue);
+        let mut handles = Vec::new();
+        let mut found = Vec::new();
+        let mut count = 0;
+        let strays = walk(tasks_dir, |path| {
+            found.push(path);
+            count += 1;
+            if helpers == 0 || count < PARALLEL_FROM {
+                return;
+            }
+            if handles.is_empty() {
+                for _ in 0..helpers {
+                    let queue = &queue;
+                    handles.push(s.spawn(move || Part::read(queue, skip)));
+                }
+            }
+            while found.len() >= BATCH {
+                queue.push(found.split_off(found.len() - BATCH));
+            }
+        });
+        if handles.is_empty() {
+            // Too few files for helpers: read them here.
+            let mut part = Part::default();
+            part.read_batch(found, &mut Vec::with_capacity(FIRST_READ));
+            part.tasks
+                .sort_unstable_by(|a, b| path_order(&a.path, &b.path, skip));
+            return (part.tasks, part.bad, strays);
+        }
+        queue.push(found);
+        drop(walked);
+        let mut parts = vec![Part::read(&queue, skip)];
         for handle in handles {
             match handle.join() {
-                Ok((mut part, mut part_bad)) => {
-                    if tasks.is_empty() {
-                        // Growing the first part in place keeps one copy of the entries.
-                        tasks = part;
-                        tasks.reserve_exact(total - tasks.len());
-                    } else {
-                        tasks.append(&mut part);
-                    }
-                    bad.append(&mut part_bad);
-                }
+                Ok(part) => parts.push(part),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        (tasks, bad)
+        let bad = parts.iter_mut().flat_map(|p| p.bad.drain(..)).collect();
+        let tasks = merge(parts.into_iter().map(|p| p.tasks).collect(), skip);
+        (tasks, bad, strays)
     })
 }
 
-/// How much of a file one read asks for: most frontmatters fit in the first read.
+/// The batches of paths found so far, and whether the walk is over.
+#[derive(Default)]
+struct Queue {
+    state: std::sync::Mutex<(Vec<Vec<PathBuf>>, bool)>,
+    ready: std::sync::Condvar,
+}
+
+impl Queue {
+    fn push(&self, batch: Vec<PathBuf>) {
+        if batch.is_empty() {
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0.push(batch);
+        self.ready.notify_one();
+    }
+
+    fn finish(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.ready.notify_all();
+    }
+
+    /// The next batch, waiting for the walk; `None` once the walk is over and all is taken.
+    fn pop(&self) -> Option<Vec<PathBuf>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(batch) = state.0.pop() {
+                return Some(batch);
+            }
+            if state.1 {
+                return None;
+            }
+            state = self.ready.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Marks the walk over when dropped.
+struct Finished<'a>(&'a Queue);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// What one reader read.
+#[derive(Default)]
+struct Part {
+    tasks: Vec<Entry>,
+    bad: Vec<(PathBuf, ParseError)>,
+}
+
+impl Part {
+    /// Reads batches until there are none, and sorts the tasks by path.
+    fn read(queue: &Queue, skip: usize) -> Part {
+        let mut part = Part::default();
+        let mut buf = Vec::with_capacity(FIRST_READ);
+        while let Some(batch) = queue.pop() {
+            part.read_batch(batch, &mut buf);
+        }
+        part.tasks
+            .sort_unstable_by(|a, b| path_order(&a.path, &b.path, skip));
+        part
+    }
+
+    fn read_batch(&mut self, batch: Vec<PathBuf>, buf: &mut Vec<u8>) {
+        self.tasks.reserve(batch.len());
+        for path in batch {
+            match read_head_with(&path, buf) {
+                Ok(task) => self.tasks.push(Entry {
+                    path,
+                    task: Box::new(task),
+                }),
+                Err(e) => self.bad.push((path, e)),
+            }
+        }
+    }
+}
+
+/// Merges lists each sorted by path into one.
+fn merge(mut parts: Vec<Vec<Entry>>, skip: usize) -> Vec<Entry> {
+    parts.retain(|p| !p.is_empty());
+    if parts.len() <= 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    let total = parts.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(total);
+    // Each part reversed, so that its next entry is its last.
+    for part in &mut parts {
+        part.reverse();
+    }
+    loop {
+        let mut first: Option<usize> = None;
+        for (i, part) in parts.iter().enumerate() {
+            let Some(entry) = part.last() else {
+                continue;
+            };
+            let earlier = first.is_none_or(|f| {
+                parts[f]
+                    .last()
+                    .is_some_and(|best| path_order(&entry.path, &best.path, skip).is_lt())
+            });
+            if earlier {
+                first = Some(i);
+            }
+        }
+        match first.and_then(|f| parts[f].pop()) {
+            Some(entry) => out.push(entry),
+            None => return out,
+        }
+    }
+}
+
+/// How much of a file the first read asks for: most frontmatters fit (a task's is a few
+/// hundred bytes), and the kernel copies no more of the body than this.
+const FIRST_READ: usize = 1024;
+
+/// How much each further read asks for.
 const READ_SIZE: usize = 4096;
 
 /// Reads a file into `buf` up to and including its closing frontmatter line (or all of it
 /// when the frontmatter is never closed, so the error can say so), and says how many bytes
-/// that is. `buf` is scratch space reused between files: it is zeroed only when it grows, so
-/// a scan allocates and clears only what it keeps.
-fn read_head_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+/// that is, with where the opening line ends and the closing line starts when both were
+/// found. `buf` is scratch space reused between files: it is zeroed only when it grows, so a
+/// scan allocates and clears only what it keeps.
+fn read_head_into(
+    path: &Path,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<(usize, Option<(usize, usize)>)> {
     let mut file = File::open(path)?;
-    // How much of `buf` this file filled, and where the next line to look at starts.
     let mut filled = 0;
-    let mut line_start = 0;
-    let mut first = true;
+    let mut finder = split::HeadFinder::default();
     // The opening line and the frontmatter are each refused past the size limit; never read
     // further than both (and a BOM, and the start of the closing line).
     let limit = 2 * split::MAX_FRONTMATTER_BYTES + 4096;
     loop {
         if filled >= limit {
-            return Ok(filled);
+            return Ok((filled, None));
         }
-        let want = (filled + READ_SIZE).min(limit);
+        let step = if filled == 0 { FIRST_READ } else { READ_SIZE };
+        let want = (filled + step).min(limit);
         if buf.len() < want {
             buf.resize(want, 0);
         }
@@ -405,43 +526,25 @@ fn read_head_into(path: &Path, buf: &mut Vec<u8>) -> std::io::Result<usize> {
             }
         };
         if n == 0 {
-            return Ok(filled);
+            return Ok((filled, None));
         }
         filled += n;
-        while let Some(nl) = buf[line_start..filled].iter().position(|&b| b == b'\n') {
-            let line_end = line_start + nl + 1;
-            let mut line = &buf[line_start..line_end - 1];
-            if first {
-                line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
-            }
-            let delimiter = is_delimiter_bytes(line);
-            if first {
-                if !delimiter {
-                    // Not a task file; keep a little so the splitter reports the right error.
-                    return Ok(line_end);
-                }
-                first = false;
-            } else if delimiter {
-                return Ok(line_end);
-            }
-            line_start = line_end;
+        match finder.advance(&buf[..filled]) {
+            split::Head::More => {}
+            // Not a task file; keep a little so the splitter reports the right error.
+            split::Head::NotOpened { len } => return Ok((len, None)),
+            split::Head::Closed {
+                open_end,
+                close_start,
+                end,
+            } => return Ok((end, Some((open_end, close_start)))),
         }
     }
 }
 
-/// `split::is_delimiter` on the bytes of a line without its `\n`.
-fn is_delimiter_bytes(line: &[u8]) -> bool {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let end = line
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(0, |i| i + 1);
-    &line[..end] == b"---"
-}
-
 fn read_head_bytes(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    let len = read_head_into(path, &mut buf)?;
+    let (len, _) = read_head_into(path, &mut buf)?;
     buf.truncate(len);
     Ok(buf)
 }
@@ -452,10 +555,12 @@ pub fn read_head(path: &Path) -> Result<Task, ParseError> {
 }
 
 fn read_head_with(path: &Path, buf: &mut Vec<u8>) -> Result<Task, ParseError> {
-    let len = read_head_into(path, buf).map_err(|e| io_error(&e))?;
-    let buf = &buf[..len];
-    let text = as_utf8(buf)?;
-    let parts = split::split(text)?;
+    let (len, found) = read_head_into(path, buf).map_err(|e| io_error(&e))?;
+    let text = as_utf8(&buf[..len])?;
+    let parts = match found {
+        Some((open_end, close_start)) => split::split_head(text, open_end, close_start)?,
+        None => split::split(text)?,
+    };
     Task::parse(&parts)
 }
 

@@ -22,7 +22,25 @@ pub struct Line<'a> {
 /// it).
 pub fn lines(front: &str) -> Option<Vec<Line<'_>>> {
     let mut out: Vec<Line<'_>> = Vec::with_capacity(16);
-    for line in front.split('\n') {
+    let mut repeated = false;
+    let simple = each_line(front, |line| {
+        repeated |= out.iter().any(|l| l.key == line.key);
+        out.push(line);
+    });
+    (simple && !repeated).then_some(out)
+}
+
+/// Hands each entry of a frontmatter to `found`, in file order, and says whether every line
+/// is in the simple subset (when it is not, some entries may have been handed over already).
+/// A repeated key is not looked for.
+pub fn each_line<'a>(front: &'a str, mut found: impl FnMut(Line<'a>)) -> bool {
+    let mut rest = front;
+    while !rest.is_empty() {
+        let (line, next) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(i) => (&rest[..i], &rest[i + 1..]),
+            None => (rest, ""),
+        };
+        rest = next;
         let line = line.strip_suffix('\r').unwrap_or(line);
         let bytes = line.as_bytes();
         let Some(&first) = bytes.first() else {
@@ -31,41 +49,41 @@ pub fn lines(front: &str) -> Option<Vec<Line<'_>>> {
         if first == b' ' {
             // A blank or comment line is fine; anything else indented is nesting or a
             // continued scalar.
-            let rest = line.trim_start_matches(' ');
-            if rest.is_empty() || rest.starts_with('#') {
-                continue;
+            match bytes.iter().find(|&&b| b != b' ') {
+                None | Some(b'#') => continue,
+                Some(_) => return false,
             }
-            return None;
         }
         if first == b'#' {
             continue;
         }
         if !(first.is_ascii_alphabetic() || first == b'_') {
-            return None;
+            return false;
         }
-        let end = bytes
+        let Some(end) = bytes
             .iter()
-            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))?;
+            .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        else {
+            return false;
+        };
         if bytes[end] != b':' {
-            return None;
+            return false;
         }
         let key = &line[..end];
-        let rest = &line[end + 1..];
-        if !rest.is_empty() && !rest.starts_with(' ') {
-            return None;
+        let value = &line[end + 1..];
+        if !value.is_empty() && !value.starts_with(' ') {
+            return false;
         }
-        if classify(key) != Some(Plain::Str) {
-            return None;
+        // Only these words among keys of this shape are not strings.
+        if (key.len() == 4 || key.len() == 5) && classify(key) != Some(Plain::Str) {
+            return false;
         }
-        if out.iter().any(|l| l.key == key) {
-            return None;
-        }
-        out.push(Line {
+        found(Line {
             key,
-            value: rest.trim_matches(' '),
+            value: trim_spaces(value),
         });
     }
-    Some(out)
+    true
 }
 
 /// The whole frontmatter as a mapping, when it is in the simple subset.
@@ -84,13 +102,13 @@ pub fn value(text: &str) -> Option<Value> {
         return None;
     }
     if let Some(inner) = text.strip_prefix('[') {
-        let inner = inner.strip_suffix(']')?.trim_matches(' ');
+        let inner = trim_spaces(inner.strip_suffix(']')?);
         if inner.is_empty() {
             return Some(Value::Sequence(Vec::new()));
         }
         let items = inner
             .split(',')
-            .map(|item| flow_item(item.trim_matches(' ')))
+            .map(|item| flow_item(trim_spaces(item)))
             .collect::<Option<Vec<Value>>>()?;
         return Some(Value::Sequence(items));
     }
@@ -105,27 +123,88 @@ pub fn value(text: &str) -> Option<Value> {
 /// not a string (null, a number, a list, ...), `None` when only the full parser can tell or
 /// the string needs unescaping.
 pub fn str_value(text: &str) -> Option<Option<&str>> {
-    if needs_full_parser_in(text) {
+    let bytes = text.as_bytes();
+    match bytes.first() {
+        Some(b'[') => {
+            if needs_full_parser_in(text) {
+                return None;
+            }
+            // A list is not a string; it only has to be one `value` reads.
+            let inner = trim_spaces(text[1..].strip_suffix(']')?);
+            let fine = inner.is_empty()
+                || inner
+                    .split(',')
+                    .all(|item| flow_item_kind(trim_spaces(item)).is_some());
+            return fine.then_some(None);
+        }
+        Some(b'"' | b'\'') => {
+            if needs_full_parser_in(text) {
+                return None;
+            }
+            return match quoted(text)? {
+                Scalar::Quoted(s) => Some(Some(s)),
+                Scalar::SingleQuoted(s) if !s.contains('\'') => Some(Some(s)),
+                Scalar::SingleQuoted(_) => None,
+                Scalar::Plain(s) => plain_str(s),
+            };
+        }
+        Some(&b) if indicator(b) => return None,
+        _ => {}
+    }
+    // A plain scalar: no control characters, no `: ` (a mapping), no ` #` (a comment), no
+    // final `:` (a key).
+    if bytes
+        .iter()
+        .fold(false, |bad, &b| bad | (b < 0x20) | (b == 0x7f))
+    {
         return None;
     }
-    if let Some(inner) = text.strip_prefix('[') {
-        // A list is not a string; it only has to be one `value` reads.
-        let inner = inner.strip_suffix(']')?.trim_matches(' ');
-        let fine = inner.is_empty()
-            || inner
-                .split(',')
-                .all(|item| flow_item_kind(item.trim_matches(' ')).is_some());
-        return fine.then_some(None);
+    for at in memchr::memchr2_iter(b':', b'#', bytes) {
+        let after = bytes.get(at + 1);
+        let mapping = bytes[at] == b':' && matches!(after, None | Some(b' '));
+        let comment = bytes[at] == b'#' && at > 0 && bytes[at - 1] == b' ';
+        if mapping || comment {
+            return None;
+        }
     }
-    match quoted(text)? {
-        Scalar::Quoted(s) => Some(Some(s)),
-        Scalar::SingleQuoted(s) if !s.contains('\'') => Some(Some(s)),
-        Scalar::SingleQuoted(_) => None,
-        Scalar::Plain(s) => match classify(s)? {
-            Plain::Str => Some(Some(s)),
-            _ => Some(None),
-        },
+    if !text.is_ascii() && text.chars().any(needs_full_parser) {
+        return None;
     }
+    plain_str(text)
+}
+
+/// A plain scalar as [`str_value`] answers it.
+fn plain_str(s: &str) -> Option<Option<&str>> {
+    match classify(s)? {
+        Plain::Str => Some(Some(s)),
+        _ => Some(None),
+    }
+}
+
+/// Characters that cannot start a plain scalar (or that start one this reader leaves alone).
+fn indicator(b: u8) -> bool {
+    matches!(
+        b,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+            | b'.'
+    )
 }
 
 enum Scalar<'a> {
@@ -147,12 +226,11 @@ fn quoted(text: &str) -> Option<Scalar<'_>> {
         // Every quote inside must be one of a doubled pair.
         return (!inner.replace("''", "").contains('\'')).then_some(Scalar::SingleQuoted(inner));
     }
-    let first = text.chars().next();
-    if first.is_some_and(|c| "-?:,[]{}#&*!|>'\"%@`.".contains(c)) {
+    let bytes = text.as_bytes();
+    if bytes.first().is_some_and(|&b| indicator(b)) {
         return None;
     }
     // `: ` would start a mapping, ` #` a comment; a final `:` is a key.
-    let bytes = text.as_bytes();
     if bytes.last() == Some(&b':')
         || bytes
             .windows(2)
@@ -163,6 +241,47 @@ fn quoted(text: &str) -> Option<Scalar<'_>> {
     Some(Scalar::Plain(text))
 }
 
+/// A one-line flow list read the way a task's list fields read one: each item by its
+/// spelling (`[a, 7, true]` gives `a`, `7`, `true`). `None` when the text is not such a list
+/// or an item is null.
+pub fn flow_list(text: &str) -> Option<Box<[String]>> {
+    let inner = trim_spaces(text.strip_prefix('[')?.strip_suffix(']')?);
+    if inner.is_empty() {
+        return Some(Box::default());
+    }
+    if needs_full_parser_in(inner) {
+        return None;
+    }
+    let bytes = inner.as_bytes();
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b',', bytes).count() + 1);
+    let mut start = 0;
+    for end in memchr::memchr_iter(b',', bytes).chain([bytes.len()]) {
+        let item = trim_spaces(&inner[start..end]);
+        start = end + 1;
+        out.push(match flow_item_kind(item)? {
+            Plain::Str => item.to_string(),
+            Plain::Int(n) => n.to_string(),
+            Plain::Bool(b) => b.to_string(),
+            Plain::Null => return None,
+        });
+    }
+    Some(out.into_boxed_slice())
+}
+
+/// A plain scalar that reads as a whole number from 0 up, or `None`.
+pub fn plain_int(text: &str) -> Option<u64> {
+    if needs_full_parser_in(text) {
+        return None;
+    }
+    match quoted(text)? {
+        Scalar::Plain(s) => match classify(s)? {
+            Plain::Int(n) => Some(n),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// One item of a one-line flow list: plain text with no flow indicators, quotes or colons.
 fn flow_item(item: &str) -> Option<Value> {
     flow_item_kind(item)?;
@@ -170,13 +289,30 @@ fn flow_item(item: &str) -> Option<Value> {
 }
 
 fn flow_item_kind(item: &str) -> Option<Plain> {
-    if item.is_empty() || item.contains([',', '[', ']', '{', '}', '"', '\'', ':', '#']) {
+    let flow = |b: &u8| {
+        matches!(
+            b,
+            b',' | b'[' | b']' | b'{' | b'}' | b'"' | b'\'' | b':' | b'#'
+        )
+    };
+    if item.is_empty() || item.as_bytes().iter().any(flow) {
         return None;
     }
     match quoted(item)? {
         Scalar::Plain(s) => classify(s),
         _ => None,
     }
+}
+
+/// `text` without the spaces around it.
+fn trim_spaces(text: &str) -> &str {
+    let bytes = text.as_bytes();
+    let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|&b| b != b' ')
+        .map_or(start, |i| i + 1);
+    &text[start..end]
 }
 
 /// Whether any character of `text` is one of [`needs_full_parser`]'s, checking ASCII text
@@ -210,6 +346,10 @@ enum Plain {
 }
 
 fn classify(s: &str) -> Option<Plain> {
+    let first = s.as_bytes().first().copied().unwrap_or(b'~');
+    if first.is_ascii_alphabetic() && !matches!(first, b'n' | b'N' | b't' | b'T' | b'f' | b'F') {
+        return Some(Plain::Str);
+    }
     match s {
         "" | "~" | "null" | "Null" | "NULL" => return Some(Plain::Null),
         "true" | "True" | "TRUE" => return Some(Plain::Bool(true)),
@@ -405,8 +545,44 @@ mod tests {
             }
             if let Some(lines) = super::lines(&front) {
                 for l in lines {
-                    if let Some(Some(s)) = str_value(l.value) {
-                        prop_assert_eq!(value(l.value), Some(Value::String(s.to_string())));
+                    let read = value(l.value);
+                    match str_value(l.value) {
+                        Some(Some(s)) => {
+                            prop_assert_eq!(&read, &Some(Value::String(s.to_string())));
+                        }
+                        Some(None) => prop_assert!(
+                            matches!(&read, Some(v) if !v.is_string()),
+                            "{:?} reads as {:?}", l.value, read
+                        ),
+                        // Only a string that needs unescaping is left to `value` alone.
+                        None => prop_assert!(
+                            read.is_none() || l.value.starts_with('\''),
+                            "{:?} reads as {:?}", l.value, read
+                        ),
+                    }
+                    if let Some(list) = flow_list(l.value) {
+                        let items: Vec<Value> = list
+                            .iter()
+                            .map(|s| serde_norway::from_str::<Value>(s).unwrap())
+                            .collect();
+                        let expected = match &read {
+                            Some(Value::Sequence(v)) => v.clone(),
+                            other => panic!("{:?} reads as {:?}", l.value, other),
+                        };
+                        // Each item's spelling reads back as the item.
+                        prop_assert_eq!(items.len(), expected.len());
+                        for (got, want) in list.iter().zip(&expected) {
+                            let want = match want {
+                                Value::String(s) => s.clone(),
+                                Value::Number(n) => n.to_string(),
+                                Value::Bool(b) => b.to_string(),
+                                other => panic!("{other:?}"),
+                            };
+                            prop_assert_eq!(got, &want);
+                        }
+                    }
+                    if let Some(n) = plain_int(l.value) {
+                        prop_assert_eq!(&read, &Some(Value::Number(n.into())));
                     }
                 }
             }

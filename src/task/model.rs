@@ -64,14 +64,25 @@ impl FromStr for Status {
     type Err = String;
     /// Reads canonical names and the common aliases, case-insensitively.
     fn from_str(s: &str) -> Result<Self, String> {
-        let status = match s.trim().to_ascii_lowercase().as_str() {
-            "open" | "todo" | "pending" | "ready" | "backlog" => Status::Open,
-            "in_progress" | "in-progress" | "doing" | "active" => Status::InProgress,
-            "in_review" | "in-review" | "review" => Status::InReview,
-            "blocked" => Status::Blocked,
-            "done" | "completed" | "closed" | "resolved" => Status::Done,
-            "failed" => Status::Failed,
-            "cancelled" | "canceled" => Status::Cancelled,
+        // Names are short: lower-cased on the stack.
+        let mut lower = [0u8; 16];
+        let name = s.trim().as_bytes();
+        let name = match lower.get_mut(..name.len()) {
+            Some(buf) => {
+                buf.copy_from_slice(name);
+                buf.make_ascii_lowercase();
+                &*buf
+            }
+            None => b"",
+        };
+        let status = match name {
+            b"open" | b"todo" | b"pending" | b"ready" | b"backlog" => Status::Open,
+            b"in_progress" | b"in-progress" | b"doing" | b"active" => Status::InProgress,
+            b"in_review" | b"in-review" | b"review" => Status::InReview,
+            b"blocked" => Status::Blocked,
+            b"done" | b"completed" | b"closed" | b"resolved" => Status::Done,
+            b"failed" => Status::Failed,
+            b"cancelled" | b"canceled" => Status::Cancelled,
             _ => {
                 let names: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
                 return Err(format!(
@@ -127,10 +138,10 @@ impl Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let lower = s.trim().to_ascii_lowercase();
+        let name = s.trim();
         Kind::ALL
             .into_iter()
-            .find(|k| k.as_str() == lower)
+            .find(|k| k.as_str().eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
                 format!(
@@ -290,50 +301,67 @@ impl Task {
         let front = parts.frontmatter;
         // Each value of a simple frontmatter is classified once: a string as written, or
         // other text (a number, a list, null) read when its key is asked for.
-        let fast_entries = fast::lines(front).and_then(|lines| {
-            lines
-                .into_iter()
-                .map(|l| {
-                    let raw = match fast::str_value(l.value)? {
-                        Some(s) => Raw::Str(s),
-                        None => Raw::Text(l.value),
-                    };
-                    Some((Cow::Borrowed(l.key), raw))
-                })
-                .collect::<Option<Vec<_>>>()
+        let mut slots: [Option<Raw<'_>>; TYPED_KEYS] = Default::default();
+        let mut others = Keys::default();
+        let mut simple = true;
+        let read_whole = fast::each_line(front, |l| {
+            if !simple {
+                return;
+            }
+            let at = slot(l.key);
+            let list = match at {
+                Some(LABELS | DEPENDS_ON | FAILED_AGENTS) => fast::flow_list(l.value),
+                _ => None,
+            };
+            let raw = match list {
+                Some(list) => Raw::List(list),
+                None => match fast::str_value(l.value) {
+                    Some(Some(s)) => Raw::Str(s),
+                    Some(None) => Raw::Text(l.value),
+                    None => {
+                        simple = false;
+                        return;
+                    }
+                },
+            };
+            // A repeated key is the full parser's to report.
+            match at {
+                Some(i) if slots[i].is_none() => slots[i] = Some(raw),
+                Some(_) => simple = false,
+                None => simple &= others.insert(l.key),
+            }
         });
-        let simple = fast_entries.is_some();
-        let entries: Vec<(Cow<'_, str>, Raw<'_>)> = match fast_entries {
-            Some(entries) => entries,
-            None => {
-                if let Some(line) = super::yaml::flow_too_deep(front) {
+        simple &= read_whole;
+        if !simple {
+            slots = Default::default();
+            if let Some(line) = super::yaml::flow_too_deep(front) {
+                return Err(ParseError {
+                    line: line + first_line - 1,
+                    message: format!(
+                        "invalid YAML: lists or mappings nested more than {} deep",
+                        super::yaml::MAX_FLOW_DEPTH
+                    ),
+                });
+            }
+            let raw = match super::yaml::parse(front) {
+                Ok(Value::Mapping(m)) => m,
+                Ok(Value::Null) => Mapping::new(),
+                Ok(_) => {
                     return Err(ParseError {
-                        line: line + first_line - 1,
-                        message: format!(
-                            "invalid YAML: lists or mappings nested more than {} deep",
-                            super::yaml::MAX_FLOW_DEPTH
-                        ),
+                        line: first_line,
+                        message: EditError::NotAMapping.to_string(),
                     });
                 }
-                let raw = match super::yaml::parse(front) {
-                    Ok(Value::Mapping(m)) => m,
-                    Ok(Value::Null) => Mapping::new(),
-                    Ok(_) => {
-                        return Err(ParseError {
-                            line: first_line,
-                            message: EditError::NotAMapping.to_string(),
-                        });
-                    }
-                    Err(err) => return Err(yaml_error(front, &err)),
-                };
-                raw.into_iter()
-                    .filter_map(|(k, v)| match k {
-                        Value::String(k) => Some((Cow::Owned(k), Raw::Value(v))),
-                        _ => None,
-                    })
-                    .collect()
+                Err(err) => return Err(yaml_error(front, &err)),
+            };
+            for (k, v) in raw {
+                if let Value::String(k) = k
+                    && let Some(i) = slot(&k)
+                {
+                    slots[i] = Some(Raw::Value(Box::new(v)));
+                }
             }
-        };
+        }
         // Line numbers are needed only for an error, so the key lines are found only then.
         let line_of = |key: &str| {
             key_spans(front)
@@ -341,12 +369,6 @@ impl Task {
                 .find(|s| s.key == key)
                 .map_or(first_line, |s| s.line + first_line)
         };
-        let mut slots: [Option<Raw<'_>>; TYPED_KEYS] = Default::default();
-        for (key, raw) in entries {
-            if let Some(i) = slot(&key) {
-                slots[i] = Some(raw);
-            }
-        }
         let mut fields = Fields {
             front,
             own: String::new(),
@@ -354,18 +376,21 @@ impl Task {
             line_of: &line_of,
         };
 
-        let id = fields.string("id")?.ok_or(ParseError {
-            line: 1,
-            message: "missing required key `id`".into(),
-        })?;
+        let id = fields
+            .str("id")?
+            .ok_or(ParseError {
+                line: 1,
+                message: "missing required key `id`".into(),
+            })?
+            .into_owned();
         if let Some(problem) = id_problem(&id) {
             return Err(fields.error("id", problem));
         }
-        let status = match fields.string("status")? {
+        let status = match fields.str("status")? {
             None => Status::Open,
             Some(s) => s.parse().map_err(|m| fields.error("status", m))?,
         };
-        let kind = match fields.string("type")? {
+        let kind = match fields.str("type")? {
             None => Kind::Task,
             Some(s) => s.parse().map_err(|m| fields.error("type", m))?,
         };
@@ -380,8 +405,8 @@ impl Task {
             }
         };
         // Read only when asked for (see `Task::text`), but a list here is still an error.
-        fields.string("claimed_at")?;
-        fields.string("reason")?;
+        fields.str("claimed_at")?;
+        fields.str("reason")?;
         let attempts = fields.int("attempts")?.unwrap_or(0);
         let max_attempts = fields.int("max_attempts")?;
         let to_u32 = |key: &str, n: i64| {
@@ -394,7 +419,7 @@ impl Task {
         let max_attempts = max_attempts
             .map(|n| to_u32("max_attempts", n))
             .transpose()?;
-        let failed_agents = fields.list("failed_agents")?.into_boxed_slice();
+        let failed_agents = fields.list("failed_agents")?;
         let title = fields.text("title")?;
         let owner = fields.text("owner")?;
         let assignee = fields.text("assignee")?;
@@ -408,8 +433,8 @@ impl Task {
             kind,
             owner,
             assignee,
-            labels: fields.list("labels")?.into_boxed_slice(),
-            depends_on: fields.list("depends_on")?.into_boxed_slice(),
+            labels: fields.list("labels")?,
+            depends_on: fields.list("depends_on")?,
             claimed_by,
             outcome,
             created_at,
@@ -617,7 +642,10 @@ enum Raw<'a> {
     Str(&'a str),
     /// Any other value's text in a simple frontmatter.
     Text(&'a str),
-    Value(Value),
+    /// A one-line list, read as a list field reads it.
+    List(Box<[String]>),
+    /// A value the full parser read (boxed: this is the rare case, and a slot stays small).
+    Value(Box<Value>),
 }
 
 /// A YAML error as `path:line: reason` wants it: the line in the file, the reason without the
@@ -685,10 +713,41 @@ struct Fields<'a> {
     line_of: &'a dyn Fn(&str) -> usize,
 }
 
+/// The keys seen so far that are not typed, to find one written twice: most frontmatters
+/// have only a few, kept without allocating.
+#[derive(Default)]
+struct Keys<'a> {
+    few: [&'a str; 8],
+    count: usize,
+    more: Vec<&'a str>,
+}
+
+impl<'a> Keys<'a> {
+    /// Adds a key; `false` when it was there already.
+    fn insert(&mut self, key: &'a str) -> bool {
+        let few = &self.few[..self.count.min(self.few.len())];
+        if few.contains(&key) || self.more.contains(&key) {
+            return false;
+        }
+        if self.count < self.few.len() {
+            self.few[self.count] = key;
+        } else {
+            self.more.push(key);
+        }
+        self.count += 1;
+        true
+    }
+}
+
+const LABELS: usize = 7;
+const DEPENDS_ON: usize = 8;
+const FAILED_AGENTS: usize = 13;
+
 /// How many keys `Task` reads into types.
 const TYPED_KEYS: usize = 17;
 
 /// Where a typed key's value is kept while a task is parsed (`None` for other keys).
+#[inline(always)]
 fn slot(key: &str) -> Option<usize> {
     Some(match key {
         "id" => 0,
@@ -698,13 +757,13 @@ fn slot(key: &str) -> Option<usize> {
         "type" => 4,
         "owner" => 5,
         "assignee" => 6,
-        "labels" => 7,
-        "depends_on" => 8,
+        "labels" => LABELS,
+        "depends_on" => DEPENDS_ON,
         "claimed_by" => 9,
         "claimed_at" => 10,
         "attempts" => 11,
         "max_attempts" => 12,
-        "failed_agents" => 13,
+        "failed_agents" => FAILED_AGENTS,
         "outcome" => 14,
         "reason" => 15,
         "created_at" => 16,
@@ -712,7 +771,7 @@ fn slot(key: &str) -> Option<usize> {
     })
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
     fn error(&self, key: &str, message: String) -> ParseError {
         ParseError {
             line: (self.line_of)(key),
@@ -721,17 +780,22 @@ impl Fields<'_> {
     }
 
     /// Takes a key's value out (each typed key is read once).
+    #[inline(always)]
     fn take(&mut self, key: &str) -> Option<Value> {
         let raw = self.slots[slot(key)?].take()?;
         match raw {
             Raw::Str(s) => Some(Value::String(s.to_string())),
             Raw::Text(text) => fast::value(text),
-            Raw::Value(v) => Some(v),
+            Raw::List(items) => Some(Value::Sequence(
+                items.into_iter().map(Value::String).collect(),
+            )),
+            Raw::Value(v) => Some(*v),
         }
     }
 
     /// [`Fields::string`], kept as a range of the frontmatter when it is written there as is,
     /// else of the task's own text.
+    #[inline(always)]
     fn text(&mut self, key: &str) -> Result<Text, ParseError> {
         let written = match slot(key).and_then(|i| self.slots[i].as_ref()) {
             Some(Raw::Str(s)) => Some(*s),
@@ -761,7 +825,20 @@ impl Fields<'_> {
         })
     }
 
+    /// [`Fields::string`], borrowed from the frontmatter when it is written there as is.
+    #[inline(always)]
+    fn str(&mut self, key: &str) -> Result<Option<Cow<'a, str>>, ParseError> {
+        if let Some(i) = slot(key)
+            && let Some(Raw::Str(s)) = self.slots[i]
+        {
+            self.slots[i] = None;
+            return Ok(Some(Cow::Borrowed(s)));
+        }
+        Ok(self.string(key)?.map(Cow::Owned))
+    }
+
     /// A scalar read as text: strings as they are, numbers and booleans by their spelling.
+    #[inline(always)]
     fn string(&mut self, key: &str) -> Result<Option<String>, ParseError> {
         match self.take(key) {
             None | Some(Value::Null) => Ok(None),
@@ -775,7 +852,15 @@ impl Fields<'_> {
         }
     }
 
+    #[inline(always)]
     fn int(&mut self, key: &str) -> Result<Option<i64>, ParseError> {
+        if let Some(i) = slot(key)
+            && let Some(Raw::Text(text)) = self.slots[i]
+            && let Some(n) = fast::plain_int(text).and_then(|n| i64::try_from(n).ok())
+        {
+            self.slots[i] = None;
+            return Ok(Some(n));
+        }
         match self.take(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
@@ -791,7 +876,14 @@ impl Fields<'_> {
     }
 
     /// A list of strings; a single scalar reads as a one-item list.
-    fn list(&mut self, key: &str) -> Result<Vec<String>, ParseError> {
+    #[inline(always)]
+    fn list(&mut self, key: &str) -> Result<Box<[String]>, ParseError> {
+        if let Some(i) = slot(key)
+            && let Some(Raw::List(_)) = self.slots[i]
+            && let Some(Raw::List(list)) = self.slots[i].take()
+        {
+            return Ok(list);
+        }
         let scalar = |v: Value| match v {
             Value::String(s) => Some(s),
             Value::Number(n) => Some(n.to_string()),
@@ -799,7 +891,7 @@ impl Fields<'_> {
             _ => None,
         };
         match self.take(key) {
-            None | Some(Value::Null) => Ok(Vec::new()),
+            None | Some(Value::Null) => Ok(Box::default()),
             Some(Value::Sequence(items)) => {
                 // A fresh, exact vector: collecting in place would keep the larger buffer
                 // of the values for as long as the task lives.
@@ -809,10 +901,10 @@ impl Fields<'_> {
                         self.error(key, format!("`{key}` must be a list of plain values"))
                     })?);
                 }
-                Ok(out)
+                Ok(out.into_boxed_slice())
             }
             Some(v) => scalar(v)
-                .map(|s| vec![s])
+                .map(|s| vec![s].into_boxed_slice())
                 .ok_or_else(|| self.error(key, format!("`{key}` must be a list"))),
         }
     }

@@ -112,7 +112,7 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
     let mut count = 1;
     for line in lines {
         count += 1;
-        if is_delimiter(line.trim_end_matches('\n')) {
+        if line.starts_with("---") && is_delimiter(line.trim_end_matches('\n')) {
             let close_end = pos + line.len();
             return Ok(Split {
                 bom,
@@ -128,6 +128,110 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
         }
     }
     Err(SplitError::Unterminated { lines: count })
+}
+
+/// [`split`] for the head of a file whose opening line ends at `open_end` and whose closing
+/// line starts at `close_start` and ends the text, as [`HeadFinder`] found them: the same
+/// parts without looking at the lines again.
+pub fn split_head(
+    text: &str,
+    open_end: usize,
+    close_start: usize,
+) -> Result<Split<'_>, SplitError> {
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let fits =
+        open_end - bom <= MAX_FRONTMATTER_BYTES && close_start - open_end <= MAX_FRONTMATTER_BYTES;
+    if !fits || !text.is_char_boundary(open_end) || !text.is_char_boundary(close_start) {
+        // The errors, with their line numbers, are `split`'s to give.
+        return split(text);
+    }
+    Ok(Split {
+        bom: &text[..bom],
+        open: &text[bom..open_end],
+        frontmatter: &text[open_end..close_start],
+        close: &text[close_start..],
+        body: "",
+    })
+}
+
+/// Finds the end of a file's frontmatter while the file is read in pieces: each call looks at
+/// all that has been read so far, and resumes where the last one stopped.
+#[derive(Debug, Default)]
+pub struct HeadFinder {
+    /// The end of the opening line (after its `\n`), once it has been read.
+    open_end: Option<usize>,
+    /// Where the search for the closing line resumes.
+    from: usize,
+}
+
+/// What [`HeadFinder::advance`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Head {
+    /// Not yet: read more.
+    More,
+    /// The first line, `len` bytes long with its `\n`, is not a delimiter: not a task file.
+    NotOpened { len: usize },
+    /// The opening line ends at `open_end`; the closing line runs from `close_start` to `end`
+    /// (after its `\n`).
+    Closed {
+        open_end: usize,
+        close_start: usize,
+        end: usize,
+    },
+}
+
+impl HeadFinder {
+    pub fn advance(&mut self, read: &[u8]) -> Head {
+        let open_end = match self.open_end {
+            Some(end) => end,
+            None => {
+                let Some(nl) = memchr::memchr(b'\n', read) else {
+                    return Head::More;
+                };
+                let line = &read[..nl];
+                let line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+                if !is_delimiter_bytes(line) {
+                    return Head::NotOpened { len: nl + 1 };
+                }
+                self.open_end = Some(nl + 1);
+                // The search starts at the opening line's `\n`.
+                self.from = nl;
+                nl + 1
+            }
+        };
+        static CLOSE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\n---"));
+        loop {
+            let Some(at) = CLOSE.find(&read[self.from..]) else {
+                // A `\n--` at the end may be the start of the closing line.
+                self.from = self.from.max(read.len().saturating_sub(3));
+                return Head::More;
+            };
+            let start = self.from + at + 1;
+            let Some(len) = memchr::memchr(b'\n', &read[start..]) else {
+                self.from = start - 1;
+                return Head::More;
+            };
+            if is_delimiter_bytes(&read[start..start + len]) {
+                return Head::Closed {
+                    open_end,
+                    close_start: start,
+                    end: start + len + 1,
+                };
+            }
+            self.from = start + len;
+        }
+    }
+}
+
+/// [`is_delimiter`] on the bytes of a line without its `\n`.
+pub fn is_delimiter_bytes(line: &[u8]) -> bool {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let end = line
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
+    &line[..end] == b"---"
 }
 
 /// Lines of a string, each keeping its `\n` (the last may have none).
@@ -147,7 +251,12 @@ impl<'a> Iterator for LinesWithEnds<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let end = self.rest.find('\n').map_or(self.rest.len(), |i| i + 1);
+        let end = self
+            .rest
+            .as_bytes()
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(self.rest.len(), |i| i + 1);
         let (line, rest) = self.rest.split_at(end);
         self.rest = rest;
         Some(line)
@@ -163,6 +272,63 @@ pub fn strip_eol(line: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What the finder makes of `text` read in pieces of these sizes, as `split` parts (or
+    /// `None` when it never finds a closing line).
+    fn found<'a>(text: &'a str, pieces: &[usize]) -> Option<Result<Split<'a>, SplitError>> {
+        let bytes = text.as_bytes();
+        let mut finder = HeadFinder::default();
+        let mut read = 0;
+        let mut pieces = pieces.iter().cycle();
+        while read < bytes.len() {
+            read = (read + pieces.next().copied().unwrap_or(1).max(1)).min(bytes.len());
+            match finder.advance(&bytes[..read]) {
+                Head::More => {}
+                Head::NotOpened { len } => {
+                    return Some(split(&text[..len.min(text.len())]));
+                }
+                Head::Closed {
+                    open_end,
+                    close_start,
+                    end,
+                } => return Some(split_head(&text[..end], open_end, close_start)),
+            }
+        }
+        None
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// Read in any pieces, the finder cuts a file where `split` does.
+        #[test]
+        fn the_finder_agrees_with_split(
+            parts in prop::collection::vec(prop::sample::select(vec![
+                "---", "--- ", "---\t", "----", "-- -", "--", "-", "\n", "\r\n", "\r",
+                "a: b", "x", " ", "\u{feff}", "é", "#",
+            ]), 0..24),
+            pieces in prop::collection::vec(1usize..9, 1..4),
+        ) {
+            let text: String = parts.concat();
+            let whole = split(&text);
+            match found(&text, &pieces) {
+                Some(Ok(head)) => {
+                    let whole = whole.expect("split agrees the head is fine");
+                    prop_assert_eq!(head.bom, whole.bom);
+                    prop_assert_eq!(head.open, whole.open);
+                    prop_assert_eq!(head.frontmatter, whole.frontmatter);
+                    prop_assert_eq!(head.close, whole.close);
+                }
+                Some(Err(e)) => prop_assert_eq!(Err(e), whole.map(|_| ())),
+                // Never closed by a whole line: `split` finds no closing line ending in `\n`.
+                None => prop_assert!(
+                    whole.as_ref().map_or(true, |w| !w.close.ends_with('\n')),
+                    "{:?} -> {:?}", text, whole
+                ),
+            }
+        }
+    }
 
     fn joined(s: &Split<'_>) -> String {
         [s.bom, s.open, s.frontmatter, s.close, s.body].concat()

@@ -210,6 +210,19 @@ fn assert_warnings(stderr: &str, files: &[&Bad]) {
     );
 }
 
+/// The warnings name their files in path order, a stable order whatever the scan did.
+#[track_caller]
+fn assert_in_path_order(stderr: &str) {
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("warning: "))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    let mut sorted = warned.clone();
+    sorted.sort_unstable();
+    assert_eq!(warned, sorted, "warnings in a stable (path) order");
+}
+
 #[track_caller]
 fn assert_unchanged(repo: &Repo, files: &[&Bad]) {
     for bad in files {
@@ -362,15 +375,7 @@ fn whole_corpus_at_once() {
     let run = repo.tasks(&["list"]).ok();
     assert_eq!(ids(&run), ["G-1", "G-2"]);
     assert_warnings(&run.stderr, &files);
-    let warned: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter_map(|l| l.strip_prefix("warning: "))
-        .map(|l| l.split(':').next().unwrap())
-        .collect();
-    let mut sorted = warned.clone();
-    sorted.sort_unstable();
-    assert_eq!(warned, sorted, "warnings in a stable (path) order");
+    assert_in_path_order(&run.stderr);
 
     assert_eq!(
         repo.tasks(&["claim", "--next", "--as", "carol"])
@@ -390,6 +395,61 @@ fn whole_corpus_at_once() {
     // A new task's id never takes a broken file's name.
     let run = repo.tasks(&["new", "Fresh", "--id", "Y-1"]).expect(3);
     assert!(run.stderr.contains("Y-1"), "{}", run.stderr);
+    assert_unchanged(&repo, &files);
+}
+
+/// Among thousands of good tasks in nested folders (enough that the scan reads on several
+/// threads while it walks), every broken file is still reported once, in path order, and
+/// every good task is read, whichever thread read it.
+#[test]
+fn a_large_folder_reports_the_same() {
+    let cases = corpus();
+    let files: Vec<&Bad> = cases.iter().flat_map(|c| &c.files).collect();
+    let repo = Repo::new();
+    let count = 3000;
+    for i in 0..count {
+        let folder = match i % 3 {
+            0 => ".tasks",
+            1 => ".tasks/area",
+            _ => ".tasks/area/deeper",
+        };
+        let deps = if i == count - 1 { "[B-0000]" } else { "[]" };
+        repo.write(
+            &format!("{folder}/B-{i:04}.md"),
+            format!(
+                "---\nid: B-{i:04}\ntitle: task {i}\nstatus: open\npriority: 2\n\
+                 labels: [bulk, n{}]\ndepends_on: {deps}\n---\nBody of {i}.\n",
+                i % 7
+            ),
+        );
+    }
+    repo.write(
+        ".tasks/G-1.md",
+        "---\nid: G-1\ntitle: Good one\nstatus: open\npriority: 3\n---\n",
+    );
+    for bad in &files {
+        repo.write(bad.rel, bad.bytes);
+    }
+
+    let run = repo.tasks(&["list", "--all", "--json"]).ok();
+    let mut expected: Vec<String> = (0..count).map(|i| format!("B-{i:04}")).collect();
+    expected.push("G-1".into());
+    assert_eq!(json_ids(&run), expected);
+    let tasks = run.json()["tasks"].as_array().unwrap().clone();
+    assert_eq!(tasks[7]["labels"], serde_json::json!(["bulk", "n0"]));
+    assert_eq!(
+        tasks[count - 1]["depends_on"],
+        serde_json::json!(["B-0000"])
+    );
+    assert_warnings(&run.stderr, &files);
+    assert_in_path_order(&run.stderr);
+
+    // The last task waits for the first, wherever each was read.
+    let run = repo.tasks(&["ready", "--json", "--as", "carol"]).ok();
+    let ready = json_ids(&run);
+    assert_eq!(ready.len(), count, "all but B-{:04}, and G-1", count - 1);
+    assert!(!ready.contains(&format!("B-{:04}", count - 1)));
+    assert_eq!(repo.show("B-1500")["title"], "task 1500");
     assert_unchanged(&repo, &files);
 }
 
