@@ -10,7 +10,8 @@
 //!
 //! For each size it builds a git repository of generated tasks (see `fixture.rs`), commits
 //! them, and times the median of several runs of each command next to the floor,
-//! `rg -c '^status:' .tasks` over the same files. Peak RSS comes from one extra run under GNU
+//! `rg -c '^status:' .tasks` over the same files, run in turn with the command's runs so that
+//! both meet the same machine; each command's ratio is to the floor measured beside it. Peak RSS comes from one extra run under GNU
 //! `time`. `docs/performance.md` records the results and the targets checked at the end.
 
 mod fixture;
@@ -84,18 +85,27 @@ fn die(message: &str) -> ! {
 /// What was measured, for checking the targets at the end.
 #[derive(Default)]
 struct Report {
-    /// (size, command label) → (median, peak RSS in KiB).
-    rows: Vec<(usize, &'static str, Duration, Option<u64>)>,
+    rows: Vec<Row>,
     version: Option<Duration>,
     claims: Option<(f64, usize, usize)>,
 }
 
+/// One command at one size.
+struct Row {
+    size: usize,
+    label: &'static str,
+    median: Duration,
+    /// Peak RSS in KiB.
+    rss: Option<u64>,
+    /// The median of the floor runs made in turn with this command's runs.
+    floor: Duration,
+}
+
 impl Report {
-    fn get(&self, size: usize, label: &str) -> Option<(Duration, Option<u64>)> {
+    fn get(&self, size: usize, label: &str) -> Option<&Row> {
         self.rows
             .iter()
-            .find(|r| r.0 == size && r.1 == label)
-            .map(|r| (r.2, r.3))
+            .find(|r| r.size == size && r.label == label)
     }
 
     fn targets(&self) {
@@ -106,9 +116,9 @@ impl Report {
                 if ok { "met" } else { "MISSED" }
             );
         };
-        let t = |size, label| self.get(size, label).map(|g| g.0.as_secs_f64());
-        if let (Some(ready), Some(floor)) = (t(10_000, "ready"), t(10_000, "floor")) {
-            let r = ready / floor;
+        let t = |size, label| self.get(size, label).map(|g| g.median.as_secs_f64());
+        if let Some(row) = self.get(10_000, "ready") {
+            let r = row.median.as_secs_f64() / row.floor.as_secs_f64();
             check(
                 "ready at 10k <= 1.0x rg".into(),
                 r <= 1.0,
@@ -136,8 +146,8 @@ impl Report {
                     format!("{r:.2}x"),
                 );
             }
-            if let Some((_, Some(kib))) = self.get(100_000, label) {
-                let mb = kib as f64 * 1024.0 / 1e6;
+            if let Some(Row { rss: Some(kib), .. }) = self.get(100_000, label) {
+                let mb = *kib as f64 * 1024.0 / 1e6;
                 check(
                     format!("{label} at 100k peak RSS <= 100 MB"),
                     mb <= 100.0,
@@ -220,7 +230,9 @@ fn scan(report: &mut Report, rg: &str, n: usize, runs: usize) {
         "command", "median", "x floor", "peak RSS"
     );
     let floor_args = ["-c", "^status:", ".tasks"];
-    let floor = median(runs, || timed(&root, rg, &floor_args));
+    let floor_run = || timed(&root, rg, &floor_args);
+    warm(floor_run);
+    let floor = median(runs, floor_run);
     let floor_rss = peak_rss(&root, rg, &floor_args);
     println!(
         "  {:<36} {:>7.1} ms {:>8} {:>10}",
@@ -229,7 +241,13 @@ fn scan(report: &mut Report, rg: &str, n: usize, runs: usize) {
         "1.00x",
         fmt_rss(floor_rss)
     );
-    report.rows.push((n, "floor", floor, floor_rss));
+    report.rows.push(Row {
+        size: n,
+        label: "floor",
+        median: floor,
+        rss: floor_rss,
+        floor,
+    });
     let mid = fixture::id(n / 2);
     for &(label, args) in COMMANDS {
         let args: Vec<&str> = args
@@ -243,7 +261,8 @@ fn scan(report: &mut Report, rg: &str, n: usize, runs: usize) {
             }
             timed(&root, TASKS, &args)
         };
-        let t = median(runs, run);
+        // The floor runs in turn with the command, so that both see the same machine.
+        let (t, floor) = paired(runs, run, floor_run);
         if writes {
             reset(&root);
         }
@@ -252,14 +271,24 @@ fn scan(report: &mut Report, rg: &str, n: usize, runs: usize) {
             reset(&root);
         }
         println!(
-            "  {:<36} {:>7.1} ms {:>7.2}x {:>10}",
+            "  {:<36} {:>7.1} ms {:>7.2}x {:>10}   (floor {:.1} ms)",
             format!("tasks {}", args.join(" ")),
             ms(t),
             t.as_secs_f64() / floor.as_secs_f64(),
-            fmt_rss(rss)
+            fmt_rss(rss),
+            ms(floor)
         );
-        report.rows.push((n, label, t, rss));
+        report.rows.push(Row {
+            size: n,
+            label,
+            median: t,
+            rss,
+            floor,
+        });
     }
+    // Deleting a large repository dirties the disk too.
+    drop(tmp);
+    settle();
 }
 
 /// Puts the repository back to its committed state: every task file as generated, no claim,
@@ -270,12 +299,14 @@ fn reset(root: &Path) {
     if state.exists() {
         std::fs::remove_dir_all(&state).expect("remove state");
     }
+    settle();
 }
 
 fn concurrent_claims(report: &mut Report, claimers: usize, count: usize) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let root = tmp.path().join("repo");
     build_repo(&root, count, true);
+    warm(|| timed(&root, TASKS, &["list"]));
     let claimed: Arc<Mutex<Vec<String>>> = Arc::default();
     let started = Instant::now();
     let threads: Vec<_> = (0..claimers)
@@ -341,7 +372,29 @@ fn build_repo(root: &Path, n: usize, ready_only: bool) -> u64 {
     .expect("write fixture");
     git(root, &["add", "-A"]);
     git(root, &["commit", "-qm", "tasks"]);
+    settle();
     bytes
+}
+
+/// Reads the new files over and over before anything is timed. Files just written read
+/// slower for a while, whatever reads them: measured with `rg` on this machine, 55 ms against
+/// 38 ms at 10k tasks for the first 2 s (about 40 runs), and 600 ms against 350 ms at 100k for
+/// the first 20 s (about 35 runs). So every measurement follows 50 runs (or a minute of them).
+fn warm(mut run: impl FnMut() -> Duration) {
+    let started = Instant::now();
+    for _ in 0..50 {
+        run();
+        if started.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+    }
+}
+
+/// Waits until everything written so far is on disk. Writing a fixture leaves megabytes of
+/// dirty pages; flushed in the background, they would slow whatever is timed next (and a
+/// claim's fsync would wait for them), so every measurement starts from a clean page cache.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 fn find_rg() -> String {
@@ -408,6 +461,24 @@ fn fmt_rss(kib: Option<u64>) -> String {
     kib.map_or("n/a".into(), |k| {
         format!("{:.1} MB", k as f64 * 1024.0 / 1e6)
     })
+}
+
+/// The medians of `runs` runs of `f` and of `g`, run in turn (after one warm-up run each).
+fn paired(
+    runs: usize,
+    mut f: impl FnMut() -> Duration,
+    mut g: impl FnMut() -> Duration,
+) -> (Duration, Duration) {
+    f();
+    g();
+    let (mut fs, mut gs) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(1) {
+        fs.push(f());
+        gs.push(g());
+    }
+    fs.sort();
+    gs.sort();
+    (fs[fs.len() / 2], gs[gs.len() / 2])
 }
 
 fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {

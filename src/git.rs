@@ -153,48 +153,76 @@ pub fn branch_exists(root: &Path, name: &str) -> bool {
         .is_ok()
 }
 
-/// The repository opened once, for looking up many branches.
+/// The repository opened once, for looking up many branches: the branch names are listed in
+/// one pass over the references, so a branch that does not exist costs no lookup at all.
 pub struct Branches {
     repo: Option<Repository>,
+    /// Local branch names (without `refs/heads/`).
+    local: std::collections::HashSet<String>,
+    /// Remote-tracking branches by their name on the remote (`refs/remotes/<remote>/<name>`
+    /// under `<name>`), with their full reference names.
+    remote: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl Branches {
     /// `None` root (outside git): every lookup finds nothing.
     pub fn open(root: Option<&Path>) -> Branches {
-        Branches {
-            repo: root.and_then(|r| Repository::open(r).ok()),
+        let repo = root.and_then(|r| Repository::open(r).ok());
+        let mut local = std::collections::HashSet::new();
+        let mut remote: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        if let Some(refs) = repo.as_ref().and_then(|r| r.references().ok()) {
+            for reference in refs.flatten() {
+                let Ok(full) = reference.name() else {
+                    continue;
+                };
+                if let Some(name) = full.strip_prefix("refs/heads/") {
+                    local.insert(name.to_string());
+                } else if let Some((_, name)) = full
+                    .strip_prefix("refs/remotes/")
+                    .and_then(|rest| rest.split_once('/'))
+                {
+                    remote
+                        .entry(name.to_string())
+                        .or_default()
+                        .push(full.to_string());
+                }
+            }
         }
+        Branches {
+            repo,
+            local,
+            remote,
+        }
+    }
+
+    /// The commit a reference points at and its committer time (Unix seconds).
+    fn tip(&self, full: &str) -> Option<(String, i64)> {
+        let commit = self
+            .repo
+            .as_ref()?
+            .find_reference(full)
+            .ok()?
+            .peel_to_commit()
+            .ok()?;
+        Some((commit.id().to_string(), commit.time().seconds()))
     }
 
     /// The commit a local branch points at and its committer time (Unix seconds).
     pub fn tip_time(&self, name: &str) -> Option<(String, i64)> {
-        let branch = self
-            .repo
-            .as_ref()?
-            .find_branch(name, BranchType::Local)
-            .ok()?;
-        let commit = branch.get().peel_to_commit().ok()?;
-        Some((commit.id().to_string(), commit.time().seconds()))
+        if !self.local.contains(name) {
+            return None;
+        }
+        self.tip(&format!("refs/heads/{name}"))
     }
 
     /// The newest of the branch's tips across the remotes this clone fetched
     /// (`refs/remotes/<remote>/<name>`): a claim made on another machine shows its work there.
     pub fn remote_tip_time(&self, name: &str) -> Option<(String, i64)> {
-        let repo = self.repo.as_ref()?;
-        repo.branches(Some(BranchType::Remote))
-            .ok()?
-            .flatten()
-            .filter(|(b, _)| {
-                b.name()
-                    .ok()
-                    .flatten()
-                    .and_then(|n| n.split_once('/'))
-                    .is_some_and(|(_, rest)| rest == name)
-            })
-            .filter_map(|(b, _)| {
-                let c = b.get().peel_to_commit().ok()?;
-                Some((c.id().to_string(), c.time().seconds()))
-            })
+        self.remote
+            .get(name)?
+            .iter()
+            .filter_map(|full| self.tip(full))
             .max_by_key(|c| c.1)
     }
 }

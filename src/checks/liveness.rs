@@ -37,9 +37,35 @@ fn branch_of(store: &Store, task: &Task) -> String {
         .unwrap_or_else(|| format!("{}{}", store.config.branch_prefix(), task.id))
 }
 
-/// What is known about the worker on `task`'s claim; `branches` is the repository, opened once.
-pub fn of(store: &Store, branches: &git::Branches, task: &Task) -> Liveness {
-    let lease = lease::read(&store.state_dir, &task.id);
+/// What a sweep over many claims looks up, gathered once: the repository's branches, and
+/// which tasks have a lease or an exec record at all.
+pub struct Lookups {
+    pub branches: git::Branches,
+    leases: lease::Listing,
+    records: lease::Listing,
+}
+
+impl Lookups {
+    pub fn new(store: &Store) -> Lookups {
+        Lookups {
+            branches: git::Branches::open(store.git.as_ref().map(|_| store.root.as_path())),
+            leases: lease::Listing::leases(&store.state_dir),
+            records: lease::Listing::of(&crate::commands::tombstones_dir(store)),
+        }
+    }
+
+    fn lease(&self, store: &Store, id: &str) -> Option<lease::Lease> {
+        self.leases
+            .may_have(id)
+            .then(|| lease::read(&store.state_dir, id))
+            .flatten()
+    }
+}
+
+/// What is known about the worker on `task`'s claim.
+pub fn of(store: &Store, lookups: &Lookups, task: &Task) -> Liveness {
+    let branches = &lookups.branches;
+    let lease = lookups.lease(store, &task.id);
     // The branch here, or as fetched from a remote (a claim made on another clone works on
     // a branch this clone only sees there): the newer tip counts.
     let branch = branch_of(store, task);
@@ -103,7 +129,7 @@ fn fmt(t: DateTime<Utc>) -> String {
 
 pub fn stale_claim(
     store: &Store,
-    branches: &git::Branches,
+    lookups: &Lookups,
     e: &Entry,
     now: DateTime<Utc>,
 ) -> Option<Signal> {
@@ -112,7 +138,7 @@ pub fn stale_claim(
     if t.status != Status::InProgress {
         return None;
     }
-    let live = of(store, branches, t);
+    let live = of(store, lookups, t);
     let Some(expires) = live.expires else {
         // No lease, no readable `claimed_at`, no branch commit: nothing can show it is alive.
         return Some(Signal {
@@ -180,7 +206,7 @@ pub fn pid_alive(pid: u32) -> Option<bool> {
     Some(proc.join(pid.to_string()).exists())
 }
 
-pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
+pub fn worker_gone(store: &Store, lookups: &Lookups, e: &Entry) -> Option<Signal> {
     let t = &e.task;
     // In review the worker is finished: its lease and worktree no longer tell anything.
     if t.status != Status::InProgress {
@@ -198,15 +224,18 @@ pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
     }
     // A worker `tasks exec` saw finish its work in the worktree copy is not gone: the task
     // waits for a reconcile, which `completed_unreconciled` reports.
-    let finished_in_copy = std::fs::read_to_string(crate::commands::tombstone_path(store, &t.id))
-        .ok()
+    let finished_in_copy = lookups
+        .records
+        .may_have(&t.id)
+        .then(|| std::fs::read_to_string(crate::commands::tombstone_path(store, &t.id)).ok())
+        .flatten()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
         .is_some_and(|tomb| {
             tomb["state"] == "completed_unreconciled"
                 && tomb["finished_at"].as_str().and_then(time)
                     >= t.claimed_at().as_deref().and_then(time)
         });
-    if let Some(l) = lease::read(&store.state_dir, &t.id).filter(|_| !finished_in_copy) {
+    if let Some(l) = lookups.lease(store, &t.id).filter(|_| !finished_in_copy) {
         let here = lease::hostname();
         let local = l.host.is_some() && l.host == here;
         if let Some(pid) = l.pid.filter(|p| local && pid_alive(*p) == Some(false)) {
@@ -232,10 +261,10 @@ pub fn worker_gone(store: &Store, e: &Entry) -> Option<Signal> {
 
 pub fn signals(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
     let mut out = Vec::new();
-    let branches = git::Branches::open(store.git.as_ref().map(|_| store.root.as_path()));
+    let lookups = Lookups::new(store);
     for e in &scan.tasks {
-        out.extend(worker_gone(store, e));
-        out.extend(stale_claim(store, &branches, e, now));
+        out.extend(worker_gone(store, &lookups, e));
+        out.extend(stale_claim(store, &lookups, e, now));
     }
     out
 }

@@ -136,18 +136,38 @@ pub struct RowDetail {
 
 /// Every check of the sweep, in one list: files, dependencies, liveness, orphans, drift,
 /// routing and outcomes.
+///
+/// The checks only read, so on a large folder the second half runs on another core.
 pub fn sweep(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
-    let mut out = files::signals(store, scan);
-    out.extend(deps::signals(scan));
-    out.extend(liveness::signals(store, scan, now));
-    out.extend(orphans::signals(store, scan, None));
-    out.extend(drift::signals(
-        store,
-        &drift::analyze(store, scan, None, None),
-    ));
-    out.extend(routing::signals(scan, &store.config, now));
-    out.extend(outcomes::signals(scan, &store.config, now));
-    out
+    let first = || {
+        let mut out = files::signals(store, scan);
+        out.extend(deps::signals(scan));
+        out.extend(liveness::signals(store, scan, now));
+        out.extend(orphans::signals(store, scan, None));
+        out
+    };
+    let second = || {
+        let mut out = drift::signals(store, &drift::analyze(store, scan, None, None));
+        out.extend(routing::signals(scan, &store.config, now));
+        out.extend(outcomes::signals(scan, &store.config, now));
+        out
+    };
+    let parallel = scan.tasks.len() >= crate::store::scan::PARALLEL_FROM
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if !parallel {
+        let mut out = first();
+        out.extend(second());
+        return out;
+    }
+    std::thread::scope(|s| {
+        let later = s.spawn(second);
+        let mut out = first();
+        match later.join() {
+            Ok(rest) => out.extend(rest),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        out
+    })
 }
 
 /// Signals grouped the way every sweep prints them.

@@ -89,6 +89,10 @@ pub fn signals(scan: &Scan, config: &Config, now: DateTime<Utc>) -> Vec<Signal> 
 /// (key, name as written, canonical name) for every person's name that is an alias.
 pub fn aliases_in(task: &Task, config: &Config) -> Vec<(String, String, String)> {
     let mut out = Vec::new();
+    if config.identities.is_empty() {
+        // Every name is its own canonical name.
+        return out;
+    }
     for (key, value) in PERSON_KEYS.iter().zip(task.get_each(&PERSON_KEYS)) {
         let names: Vec<&str> = match &value {
             Some(Value::String(s)) => vec![s.as_str()],

@@ -346,10 +346,12 @@ impl Signals {
 
 /// Where the last `exec` on a task left its record.
 pub fn tombstone_path(store: &Store, id: &str) -> std::path::PathBuf {
-    store
-        .state_dir
-        .join("tombstones")
-        .join(format!("{id}.json"))
+    tombstones_dir(store).join(format!("{id}.json"))
+}
+
+/// The folder of those records.
+pub fn tombstones_dir(store: &Store) -> std::path::PathBuf {
+    store.state_dir.join("tombstones")
 }
 
 fn write_tombstone(store: &Store, id: &str, doc: &serde_json::Value) -> Result<()> {

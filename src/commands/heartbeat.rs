@@ -152,9 +152,9 @@ fn sweep(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let duration_ms = started.elapsed().as_millis() as u64;
     let counts = Counts::of(&scan, &report);
     let swept = scan.tasks.len() + scan.invalid.len();
-    // The report holds all it needs: the tasks are let go before the snapshot and the
-    // output are written, so the two never sit in memory together.
-    drop(scan);
+    // The report holds all it needs, and the snapshot and the output are streamed from it:
+    // the tasks are left to the end of the process instead of being freed one by one.
+    std::mem::forget(scan);
     write_snapshot(&store, &actor, &report, &counts, duration_ms)?;
 
     if ctx.out.json {
@@ -284,7 +284,7 @@ fn fix(ctx: &super::Ctx, store: &Store, actor: &Actor) -> Result<Vec<Json>> {
     let now = super::now_time();
     let reclaim = chrono::Duration::seconds(store.config.reclaim_after().secs() as i64);
     let mut done = Vec::new();
-    let branches = crate::git::Branches::open(store.git.as_ref().map(|_| store.root.as_path()));
+    let lookups = liveness::Lookups::new(store);
     for entry in &scan.tasks {
         let Ok(full) = store.reread(entry) else {
             continue;
@@ -295,7 +295,7 @@ fn fix(ctx: &super::Ctx, store: &Store, actor: &Actor) -> Result<Vec<Json>> {
             if t.status != Status::InProgress {
                 continue;
             }
-            let live = liveness::of(store, &branches, t);
+            let live = liveness::of(store, &lookups, t);
             let (Some(expires), Some(last)) = (live.expires, live.last_sign) else {
                 continue;
             };

@@ -51,7 +51,7 @@ use crate::output::{self, Output};
 use crate::store::{Entry, Locate, Scan, Store, events, lease};
 use crate::task::{Edit, Status, Task};
 
-pub use exec::tombstone_path;
+pub use exec::{tombstone_path, tombstones_dir};
 pub use guide::{GUIDE, SNIPPET};
 pub use man::dir_given as man_dir_given;
 

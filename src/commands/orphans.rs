@@ -29,11 +29,12 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .map(|q| super::drift::task_id(&store, &scan, q))
         .transpose()?;
     let mut signals = orphans::signals(&store, &scan, only.as_deref());
+    let lookups = liveness::Lookups::new(&store);
     signals.extend(
         scan.tasks
             .iter()
             .filter(|e| only.as_deref().is_none_or(|o| o == e.task.id))
-            .filter_map(|e| liveness::worker_gone(&store, e)),
+            .filter_map(|e| liveness::worker_gone(&store, &lookups, e)),
     );
     let report = Report::new(super::now(), signals, |id| {
         scan.get(id).map(|e| e.task.status.as_str().to_string())

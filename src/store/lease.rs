@@ -36,6 +36,45 @@ pub fn path(state_dir: &Path, id: &str) -> PathBuf {
     state_dir.join("leases").join(format!("{id}.json"))
 }
 
+/// The ids that have a `<id>.json` file in a folder, listed once for a sweep over many tasks:
+/// most claimed tasks have no lease (or no exec record), and looking for each file in turn
+/// would cost an open per task.
+pub struct Listing(Option<std::collections::HashSet<String>>);
+
+impl Listing {
+    pub fn of(dir: &Path) -> Listing {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            // No folder: no files. Any other failure: list nothing, look for each file.
+            return Listing((!dir.exists()).then(std::collections::HashSet::new));
+        };
+        let mut ids = std::collections::HashSet::new();
+        for entry in entries {
+            let Ok(entry) = entry else {
+                return Listing(None);
+            };
+            if let Some(id) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+            {
+                ids.insert(id.to_string());
+            }
+        }
+        Listing(Some(ids))
+    }
+
+    /// The ids of the leases in `state_dir`.
+    pub fn leases(state_dir: &Path) -> Listing {
+        Listing::of(&state_dir.join("leases"))
+    }
+
+    /// Whether `<id>.json` may be there (it was when listed, or the folder could not be
+    /// listed).
+    pub fn may_have(&self, id: &str) -> bool {
+        self.0.as_ref().is_none_or(|ids| ids.contains(id))
+    }
+}
+
 pub fn read(state_dir: &Path, id: &str) -> Option<Lease> {
     let text = std::fs::read_to_string(path(state_dir, id)).ok()?;
     serde_json::from_str(&text).ok()

@@ -310,7 +310,7 @@ pub fn display_name(tasks_dir: &Path, path: &Path) -> String {
 }
 
 /// Files below this many are read on one thread: starting threads would cost more.
-const PARALLEL_FROM: usize = 2048;
+pub const PARALLEL_FROM: usize = 2048;
 
 /// How many paths the walk hands to a reader at a time.
 const BATCH: usize = 64;

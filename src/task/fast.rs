@@ -30,6 +30,18 @@ pub fn lines(front: &str) -> Option<Vec<Line<'_>>> {
     (simple && !repeated).then_some(out)
 }
 
+/// The value text of `key` in a frontmatter already known to be in the simple subset, with no
+/// key twice (a task's, once parsed), found without collecting the lines.
+pub fn find<'a>(front: &'a str, key: &str) -> Option<&'a str> {
+    let mut value = None;
+    each_line(front, |l| {
+        if value.is_none() && l.key == key {
+            value = Some(l.value);
+        }
+    });
+    value
+}
+
 /// Hands each entry of a frontmatter to `found`, in file order, and says whether every line
 /// is in the simple subset (when it is not, some entries may have been handed over already).
 /// A repeated key is not looked for.

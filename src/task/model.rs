@@ -548,25 +548,23 @@ impl Task {
     /// The value of any key.
     pub fn get(&self, key: &str) -> Option<Value> {
         if self.simple {
-            let lines = fast::lines(&self.front)?;
-            let line = lines.iter().find(|l| l.key == key)?;
-            return fast::value(line.value);
+            return fast::value(fast::find(&self.front, key)?);
         }
         self.full().get(key).cloned()
     }
 
     /// The values of several keys, read in one pass over the frontmatter.
     pub fn get_each(&self, keys: &[&str]) -> Vec<Option<Value>> {
-        if self.simple
-            && let Some(lines) = fast::lines(&self.front)
-        {
-            return keys
-                .iter()
-                .map(|k| {
-                    let line = lines.iter().find(|l| l.key == *k)?;
-                    fast::value(line.value)
-                })
-                .collect();
+        if self.simple {
+            let mut values = vec![None; keys.len()];
+            fast::each_line(&self.front, |l| {
+                for (i, k) in keys.iter().enumerate() {
+                    if *k == l.key {
+                        values[i] = fast::value(l.value);
+                    }
+                }
+            });
+            return values;
         }
         let full = self.full();
         keys.iter().map(|k| full.get(*k).cloned()).collect()
@@ -574,13 +572,17 @@ impl Task {
 
     /// Which of these keys the frontmatter has, in one pass.
     pub fn keys_present<'k>(&self, keys: &[&'k str]) -> Vec<&'k str> {
-        if self.simple
-            && let Some(lines) = fast::lines(&self.front)
-        {
+        if self.simple {
+            let mut present = vec![false; keys.len()];
+            fast::each_line(&self.front, |l| {
+                for (i, k) in keys.iter().enumerate() {
+                    present[i] |= *k == l.key;
+                }
+            });
             return keys
                 .iter()
-                .copied()
-                .filter(|k| lines.iter().any(|l| l.key == *k))
+                .zip(present)
+                .filter_map(|(k, p)| p.then_some(*k))
                 .collect();
         }
         let full = self.full();
@@ -593,7 +595,7 @@ impl Task {
     /// Whether the frontmatter has this key (with any value, null too).
     pub fn has_key(&self, key: &str) -> bool {
         if self.simple {
-            return fast::lines(&self.front).is_some_and(|ls| ls.iter().any(|l| l.key == key));
+            return fast::find(&self.front, key).is_some();
         }
         self.full().contains_key(key)
     }
@@ -622,9 +624,7 @@ impl Task {
     /// A string value of any key, as written.
     pub fn get_str(&self, key: &str) -> Option<&str> {
         if self.simple {
-            let lines = fast::lines(&self.front)?;
-            let line = lines.iter().find(|l| l.key == key)?;
-            return fast::str_value(line.value).flatten();
+            return fast::str_value(fast::find(&self.front, key)?).flatten();
         }
         // A task that is not simple always has its `extra`, so the mapping is borrowed.
         let extra = self.extra.as_ref()?;

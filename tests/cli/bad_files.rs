@@ -413,12 +413,19 @@ fn a_large_folder_reports_the_same() {
             1 => ".tasks/area",
             _ => ".tasks/area/deeper",
         };
-        let deps = if i == count - 1 { "[B-0000]" } else { "[]" };
+        let deps = match i {
+            _ if i == count - 1 => "[B-0000]",
+            // A dependency on no task, for the sweep's first half of checks.
+            1234 => "[NOPE-1]",
+            _ => "[]",
+        };
+        // An owner that routes to nobody, for the second half.
+        let owner = if i == 2345 { "role:nobody" } else { "alice" };
         repo.write(
             &format!("{folder}/B-{i:04}.md"),
             format!(
                 "---\nid: B-{i:04}\ntitle: task {i}\nstatus: open\npriority: 2\n\
-                 labels: [bulk, n{}]\ndepends_on: {deps}\n---\nBody of {i}.\n",
+                 owner: {owner}\nlabels: [bulk, n{}]\ndepends_on: {deps}\n---\nBody of {i}.\n",
                 i % 7
             ),
         );
@@ -444,11 +451,75 @@ fn a_large_folder_reports_the_same() {
     assert_warnings(&run.stderr, &files);
     assert_in_path_order(&run.stderr);
 
-    // The last task waits for the first, wherever each was read.
-    let run = repo.tasks(&["ready", "--json", "--as", "carol"]).ok();
+    // The last task waits for the first, wherever each was read; B-1234 waits for a task
+    // that does not exist, and B-2345 for someone to hold its role.
+    let run = repo.tasks(&["ready", "--json", "--as", "alice"]).ok();
     let ready = json_ids(&run);
-    assert_eq!(ready.len(), count, "all but B-{:04}, and G-1", count - 1);
-    assert!(!ready.contains(&format!("B-{:04}", count - 1)));
+    assert_eq!(ready.len(), count - 2, "all but three B tasks, and G-1");
+    for blocked in ["B-1234", "B-2345", "B-2999"] {
+        assert!(
+            !ready.iter().any(|id| id == blocked),
+            "{blocked} is not ready"
+        );
+    }
+
+    // The sweep runs its checks on two cores here: every signal is still there, once.
+    let run = repo
+        .tasks(&["heartbeat", "--json", "--fail-on", "never"])
+        .ok();
+    let doc = run.json();
+    let mut kinds: Vec<(String, String)> = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| {
+            row["signals"].as_array().unwrap().iter().map(|s| {
+                (
+                    row["id"].as_str().unwrap_or_default().to_string(),
+                    s["kind"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    kinds.sort();
+    assert!(
+        kinds.contains(&("B-1234".into(), "dangling_dependency".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("B-2345".into(), "unroutable_owner".into())),
+        "{kinds:?}"
+    );
+    // Each broken file is reported once, by its path.
+    let mut reported: Vec<String> = doc["global"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(
+            doc["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|r| r["signals"].as_array().unwrap()),
+        )
+        .filter(|s| s["kind"] == "invalid_file" || s["kind"] == "duplicate_id")
+        .map(|s| s["evidence"]["path"].as_str().unwrap().to_string())
+        .collect();
+    reported.sort();
+    let mut broken: Vec<String> = files.iter().map(|b| b.rel.to_string()).collect();
+    broken.sort();
+    assert_eq!(reported, broken, "{}", run.stdout);
+    let mut details: Vec<&str> = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["signals"].as_array().unwrap())
+        .map(|s| s["detail"].as_str().unwrap())
+        .collect();
+    let all = details.len();
+    details.sort_unstable();
+    details.dedup();
+    assert_eq!(details.len(), all, "no signal twice:\n{}", run.stdout);
     assert_eq!(repo.show("B-1500")["title"], "task 1500");
     assert_unchanged(&repo, &files);
 }
