@@ -211,6 +211,28 @@ pub fn blockers(
     out
 }
 
+/// Sorts items in [`ready_order`], holding each task's priority and the first 16 bytes of its
+/// creation time beside it, so that most comparisons look at no task at all.
+pub fn sort_in_ready_order<T>(items: &mut Vec<T>, task: impl Fn(&T) -> &Task) {
+    let mut keyed: Vec<(u8, u128, T)> = items
+        .drain(..)
+        .map(|item| {
+            let t = task(&item);
+            let mut prefix = [0u8; 16];
+            let created = t.created_at().unwrap_or("").as_bytes();
+            let n = created.len().min(16);
+            prefix[..n].copy_from_slice(&created[..n]);
+            (t.priority, u128::from_be_bytes(prefix), item)
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| ready_order(task(&a.2), task(&b.2)))
+    });
+    items.extend(keyed.into_iter().map(|(_, _, item)| item));
+}
+
 /// The ready order: priority, then creation time, then id.
 pub fn ready_order(a: &Task, b: &Task) -> std::cmp::Ordering {
     (a.priority, a.created_at().unwrap_or(""), &a.id).cmp(&(

@@ -44,7 +44,7 @@ pub fn run(ctx: &super::Ctx, _args: &Args) -> Result<()> {
             rows.push((entry, why));
         }
     }
-    rows.sort_by(|a, b| lifecycle::ready_order(&a.0.task, &b.0.task));
+    lifecycle::sort_in_ready_order(&mut rows, |r| &r.0.task);
     if ctx.out.json {
         let tasks: Vec<serde_json::Value> = rows
             .iter()

@@ -67,7 +67,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
                 && args.kind.is_none_or(|k| t.kind == k)
         })
         .collect();
-    entries.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+    lifecycle::sort_in_ready_order(&mut entries, |e| &e.task);
     print_tasks(ctx, &entries);
     drop(entries);
     // The command ends here: freeing every task one by one would only cost time.

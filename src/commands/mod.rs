@@ -322,14 +322,32 @@ pub fn ready_set<'a>(
     config: &crate::config::Config,
 ) -> Vec<&'a Entry> {
     let status_of = status_lookup(scan);
-    let mut ready: Vec<&Entry> = scan
-        .tasks
-        .iter()
-        // Only an open task can be ready: the cheap test first.
-        .filter(|e| e.task.status == Status::Open)
-        .filter(|e| lifecycle::blockers(&e.task, &status_of, agent, person, config).is_empty())
-        .collect();
-    ready.sort_by(|a, b| lifecycle::ready_order(&a.task, &b.task));
+    let ready_in = |part: &'a [Entry]| -> Vec<&'a Entry> {
+        part.iter()
+            // Only an open task can be ready: the cheap test first.
+            .filter(|e| e.task.status == Status::Open)
+            .filter(|e| lifecycle::blockers(&e.task, &status_of, agent, person, config).is_empty())
+            .collect()
+    };
+    // Looking up dependencies among many tasks is mostly waiting on memory: on a large
+    // folder, two cores wait at once.
+    let large = scan.tasks.len() >= crate::store::scan::PARALLEL_FROM
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let mut ready = if large {
+        let (first, second) = scan.tasks.split_at(scan.tasks.len() / 2);
+        std::thread::scope(|s| {
+            let later = s.spawn(|| ready_in(second));
+            let mut ready = ready_in(first);
+            match later.join() {
+                Ok(rest) => ready.extend(rest),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+            ready
+        })
+    } else {
+        ready_in(&scan.tasks)
+    };
+    lifecycle::sort_in_ready_order(&mut ready, |e| &e.task);
     ready
 }
 
