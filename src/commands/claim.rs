@@ -68,11 +68,26 @@ pub fn acquire(
     opts: &super::ClaimLease,
 ) -> Result<(std::path::PathBuf, crate::task::Task, String)> {
     let scan = store.scan();
-    let candidates = candidates(ctx, store, actor, &scan, id)?;
+    let claimed = claim_first(ctx, store, actor, &scan, id, force, opts);
+    // A claim is the command's last use of the tasks: they are left to the end of the
+    // process instead of being freed one by one.
+    std::mem::forget(scan);
+    claimed
+}
+
+fn claim_first(
+    ctx: &super::Ctx,
+    store: &Store,
+    actor: &Actor,
+    scan: &Scan,
+    id: Option<&str>,
+    force: bool,
+    opts: &super::ClaimLease,
+) -> Result<(std::path::PathBuf, crate::task::Task, String)> {
+    let candidates = candidates(ctx, store, actor, scan, id)?;
     let _lock = store.lock(ctx.out.quiet)?;
     for entry in candidates {
-        let Some((full, decision)) = decide(store, actor, &scan, entry, id.is_none(), force)?
-        else {
+        let Some((full, decision)) = decide(store, actor, scan, entry, id.is_none(), force)? else {
             continue;
         };
         return Ok(match decision {
