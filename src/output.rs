@@ -103,17 +103,22 @@ impl Output {
 
     /// Prints rows as a table on a terminal, or as tab-separated columns (no header) when piped.
     /// Rows are consumed one at a time, so a long listing is never held whole when piped.
-    pub fn rows(
+    pub fn rows<S: AsRef<str>>(
         &self,
         header: &[&str],
-        rows: impl IntoIterator<Item = Vec<String>>,
+        rows: impl IntoIterator<Item = Vec<S>>,
         status_column: Option<usize>,
     ) {
         let mut stdout = std::io::stdout().lock();
         if !self.tty {
             let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut stdout);
             for row in rows {
-                if writeln!(out, "{}", row.join("\t")).is_err() {
+                let mut line = Ok(());
+                for (i, cell) in row.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "\t" };
+                    line = line.and_then(|()| write!(out, "{sep}{}", cell.as_ref()));
+                }
+                if line.and_then(|()| writeln!(out)).is_err() {
                     return;
                 }
             }
@@ -141,8 +146,9 @@ impl Output {
                 .into_iter()
                 .enumerate()
                 .map(|(i, text)| {
+                    let text = text.as_ref();
                     let color = (Some(i) == status_column)
-                        .then(|| status_color(&text))
+                        .then(|| status_color(text))
                         .flatten();
                     let cell = Cell::new(text);
                     match color {

@@ -82,18 +82,20 @@ pub fn print_tasks(ctx: &super::Ctx, entries: &[&Entry]) {
         ));
         return;
     }
+    const PRIORITIES: [&str; 5] = ["0", "1", "2", "3", "4"];
     let rows = entries.iter().map(|e| {
         let t = &e.task;
         vec![
-            t.id.clone(),
-            t.status.to_string(),
-            t.priority.to_string(),
-            t.kind.to_string(),
-            t.owner().map(str::to_string).unwrap_or_else(|| "-".into()),
-            t.claimed_by()
-                .map(str::to_string)
-                .unwrap_or_else(|| "-".into()),
-            t.title().to_string(),
+            t.id.as_str(),
+            t.status.as_str(),
+            PRIORITIES
+                .get(usize::from(t.priority))
+                .copied()
+                .unwrap_or("?"),
+            t.kind.as_str(),
+            t.owner().unwrap_or("-"),
+            t.claimed_by().unwrap_or("-"),
+            t.title(),
         ]
     });
     ctx.out.rows(

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::error::Result;
 use crate::output;
-use crate::store::{lease, scan};
+use crate::store::{Scan, Store, lease, scan};
 use crate::task::split;
 
 /// Show a task: its file as written, and the lease on it
@@ -21,7 +21,14 @@ pub struct Args {
 pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let store = ctx.store()?;
     let found = store.scan();
-    let entry = store.resolve(&found, &args.id)?;
+    let shown = show(ctx, &store, &found, args);
+    // The command ends here: freeing every task one by one would only cost time.
+    std::mem::forget(found);
+    shown
+}
+
+fn show(ctx: &super::Ctx, store: &Store, found: &Scan, args: &Args) -> Result<()> {
+    let entry = store.resolve(found, &args.id)?;
     let full = scan::read_full(&entry.path)
         .map_err(|e| store.invalid_error(&entry.path, e.line, &e.message))?;
     let body = split::split(&full.text)
