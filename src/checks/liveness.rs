@@ -40,7 +40,9 @@ fn branch_of(store: &Store, task: &Task) -> String {
 /// What a sweep over many claims looks up, gathered once: the repository's branches, and
 /// which tasks have a lease or an exec record at all.
 pub struct Lookups {
-    pub branches: git::Branches,
+    /// Listed on first use: `worker_gone` alone never needs them.
+    branches: std::cell::OnceCell<git::Branches>,
+    root: Option<std::path::PathBuf>,
     leases: lease::Listing,
     records: lease::Listing,
 }
@@ -48,10 +50,16 @@ pub struct Lookups {
 impl Lookups {
     pub fn new(store: &Store) -> Lookups {
         Lookups {
-            branches: git::Branches::open(store.git.as_ref().map(|_| store.root.as_path())),
+            branches: std::cell::OnceCell::new(),
+            root: store.git.as_ref().map(|_| store.root.clone()),
             leases: lease::Listing::leases(&store.state_dir),
             records: lease::Listing::of(&crate::commands::tombstones_dir(store)),
         }
+    }
+
+    fn branches(&self) -> &git::Branches {
+        self.branches
+            .get_or_init(|| git::Branches::open(self.root.as_deref()))
     }
 
     fn lease(&self, store: &Store, id: &str) -> Option<lease::Lease> {
@@ -64,7 +72,7 @@ impl Lookups {
 
 /// What is known about the worker on `task`'s claim.
 pub fn of(store: &Store, lookups: &Lookups, task: &Task) -> Liveness {
-    let branches = &lookups.branches;
+    let branches = lookups.branches();
     let lease = lookups.lease(store, &task.id);
     // The branch here, or as fetched from a remote (a claim made on another clone works on
     // a branch this clone only sees there): the newer tip counts.

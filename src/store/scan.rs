@@ -123,7 +123,7 @@ fn hash(id: &str) -> u64 {
 }
 
 /// Whether a path relative to a tasks folder names a task file: a `.md` file that is not a
-/// README, with no dot-folder or dot-file on the way (the rule `task_files` walks by).
+/// README, with no dot-folder or dot-file on the way (the rule the scan walks by).
 pub fn is_task_file(rel: &Path) -> bool {
     let hidden = rel
         .components()
@@ -135,25 +135,10 @@ pub fn is_task_file(rel: &Path) -> bool {
     !hidden && name.ends_with(".md") && !name.eq_ignore_ascii_case("README.md")
 }
 
-/// The candidate task files under `tasks_dir`, in a stable order.
-pub fn task_files(tasks_dir: &Path) -> Vec<PathBuf> {
-    task_files_and_strays(tasks_dir).0
-}
-
-/// The candidate task files, and the strays: entries that look like task files or folders of
+/// Walks the folder, handing every candidate task file to `found` in the order the file
+/// system lists them, and returns the strays: entries that look like task files or folders of
 /// them but are not regular files or folders (symbolic links above all, which could lead
 /// anywhere). Strays are never read or written, only reported.
-fn task_files_and_strays(tasks_dir: &Path) -> (Vec<PathBuf>, Vec<Invalid>) {
-    let mut files = Vec::new();
-    let strays = walk(tasks_dir, |path| files.push(path));
-    // Every path starts with the folder: compare only what follows it.
-    let skip = tasks_dir.as_os_str().len();
-    files.sort_unstable_by(|a, b| path_order(a, b, skip));
-    (files, strays)
-}
-
-/// Walks the folder, handing every candidate task file to `found` in the order the file
-/// system lists them, and returns the strays.
 fn walk(tasks_dir: &Path, mut found: impl FnMut(PathBuf)) -> Vec<Invalid> {
     let mut strays = Vec::new();
     let entries = WalkDir::new(tasks_dir)
