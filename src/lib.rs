@@ -58,6 +58,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let out = output::Output::new(&cli.global);
     let result = commands::dispatch(&cli, &out);
+    // Leases and events written under the lock are made durable now, with the lock let go
+    // and before the command reports how it went. After a failure, the failure is reported.
+    let synced = store::atomic::sync_deferred().map_err(Error::from);
+    let result = result.and(synced);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

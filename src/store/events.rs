@@ -25,7 +25,8 @@ pub struct Event {
     pub path: Option<String>,
 }
 
-/// Appends one event. Written whole in one `write` call under the state lock.
+/// Appends one event. Written whole in one `write` call under the state lock, and synced at
+/// the end of the command, once the lock is let go.
 pub fn append(state_dir: &Path, event: &Event) -> Result<()> {
     let path = state_dir.join("events.jsonl");
     let mut line = serde_json::to_vec(event)?;
@@ -37,6 +38,6 @@ pub fn append(state_dir: &Path, event: &Event) -> Result<()> {
         .with_context(|| format!("cannot open {}", path.display()))?;
     file.write_all(&line)
         .with_context(|| format!("cannot append to {}", path.display()))?;
-    file.sync_data()
-        .with_context(|| format!("cannot sync {}", path.display()))
+    super::atomic::sync_data_later(&path);
+    Ok(())
 }

@@ -85,7 +85,9 @@ pub fn write(state_dir: &Path, lease: &Lease) -> Result<()> {
     let dir = path.parent().context("lease path has no folder")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let json = serde_json::to_vec_pretty(lease)?;
-    atomic::write(&path, &json)
+    // Synced at the end of the command, not under the lock: a lease lost to a crash is read
+    // as missing, and the claim then runs out by its `claimed_at` and the configured length.
+    atomic::write_synced_later(&path, &json)
 }
 
 pub fn remove(state_dir: &Path, id: &str) -> Result<()> {
