@@ -59,37 +59,67 @@ impl Scan {
     }
 }
 
-/// An open-addressing table of positions in `tasks`, keyed by the task's own id: four bytes
-/// a slot and no copy of any id, so a scan of many tasks stays small.
+/// An open-addressing table of positions in `tasks`, keyed by the task's own id. Each slot
+/// holds a short id itself, so a lookup reads one slot and not the task (which, among a
+/// hundred thousand, is a fetch from memory); a longer id is compared with the task's.
 #[derive(Debug, Default)]
 struct Index {
-    /// Position + 1; 0 is an empty slot. The length is a power of two, at least twice the
-    /// number of tasks.
-    slots: Vec<u32>,
+    /// The length is a power of two, at least a quarter more than the number of tasks.
+    slots: Vec<Slot>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    /// Position + 1; 0 is an empty slot.
+    at: u32,
+    key: Key,
+}
+
+/// An id of up to [`Key::INLINE`] bytes, whole, with its length in the last byte; of a
+/// longer one, the start, marked [`Key::LONG`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Key([u8; 12]);
+
+impl Key {
+    const INLINE: usize = 11;
+    const LONG: u8 = u8::MAX;
+
+    fn of(id: &str) -> Key {
+        let mut key = [0; 12];
+        let n = id.len().min(Key::INLINE);
+        key[..n].copy_from_slice(&id.as_bytes()[..n]);
+        key[Key::INLINE] = if id.len() <= Key::INLINE {
+            id.len() as u8
+        } else {
+            Key::LONG
+        };
+        Key(key)
+    }
+
+    /// Whether the key holds its id whole, so equal keys are equal ids.
+    fn whole(&self) -> bool {
+        self.0[Key::INLINE] != Key::LONG
+    }
 }
 
 impl Index {
     /// The table, and every pair (first, later) of positions that carry the same id.
     fn build(tasks: &[Entry]) -> (Index, Vec<(usize, usize)>) {
-        let size = (tasks.len() * 2).next_power_of_two().max(16);
+        let size = (tasks.len() + tasks.len() / 4 + 1)
+            .next_power_of_two()
+            .max(16);
         let mut index = Index {
-            slots: vec![0; size],
+            slots: vec![Slot::default(); size],
         };
         let mut duplicates = Vec::new();
         for (i, entry) in tasks.iter().enumerate() {
-            let mask = index.slots.len() - 1;
-            let mut slot = hash(&entry.task.id) as usize & mask;
-            loop {
-                match index.slots[slot] {
-                    0 => {
-                        index.slots[slot] = i as u32 + 1;
-                        break;
+            match index.probe(tasks, &entry.task.id) {
+                Ok(taken) => duplicates.push((taken, i)),
+                Err(slot) => {
+                    index.slots[slot] = Slot {
+                        at: i as u32 + 1,
+                        key: Key::of(&entry.task.id),
                     }
-                    taken if tasks[taken as usize - 1].task.id == entry.task.id => {
-                        duplicates.push((taken as usize - 1, i));
-                        break;
-                    }
-                    _ => slot = (slot + 1) & mask,
                 }
             }
         }
@@ -100,16 +130,24 @@ impl Index {
         if self.slots.is_empty() {
             return None;
         }
+        self.probe(tasks, id).ok()
+    }
+
+    /// The position of the task with `id`, or the empty slot where it would go.
+    fn probe(&self, tasks: &[Entry], id: &str) -> std::result::Result<usize, usize> {
         let mask = self.slots.len() - 1;
+        let key = Key::of(id);
         let mut slot = hash(id) as usize & mask;
         loop {
-            match self.slots[slot] {
-                0 => return None,
-                taken if tasks[taken as usize - 1].task.id == id => {
-                    return Some(taken as usize - 1);
-                }
-                _ => slot = (slot + 1) & mask,
+            let s = self.slots[slot];
+            if s.at == 0 {
+                return Err(slot);
             }
+            let at = s.at as usize - 1;
+            if s.key == key && (key.whole() || tasks[at].task.id == id) {
+                return Ok(at);
+            }
+            slot = (slot + 1) & mask;
         }
     }
 }
