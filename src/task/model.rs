@@ -188,6 +188,45 @@ pub struct Task {
     /// Whether every value is in the subset `fast` reads (so keys can be looked up in the
     /// text); otherwise the full mapping is parsed once, on first use.
     simple: bool,
+    /// Of a simple frontmatter, bit [`key_bit`] of every key it has: a key whose bit is clear
+    /// is not there, and is known to be missing without reading the text again (which, among
+    /// many tasks, is a fetch from memory).
+    keys: u32,
+}
+
+/// The bit that stands for `key` in [`Task::keys`]: its own for the keys this tool reads and
+/// writes, one shared by all others.
+#[inline(always)]
+fn key_bit(key: &str) -> u32 {
+    match slot(key) {
+        Some(i) => 1 << i,
+        None => other_key_bit(key),
+    }
+}
+
+const _: () = assert!(
+    TYPED_KEYS + 12 <= 31,
+    "each key needs a bit of its own below 31"
+);
+
+/// [`key_bit`] of a key that is not typed.
+#[inline(always)]
+fn other_key_bit(key: &str) -> u32 {
+    1 << match key {
+        "updated_at" => TYPED_KEYS,
+        "worktree" => TYPED_KEYS + 1,
+        "branch" => TYPED_KEYS + 2,
+        "verified" => TYPED_KEYS + 3,
+        "assigned_at" => TYPED_KEYS + 4,
+        "outcome_at" => TYPED_KEYS + 5,
+        "outcome_by" => TYPED_KEYS + 6,
+        "reviewed_at" => TYPED_KEYS + 7,
+        "reviewed_by" => TYPED_KEYS + 8,
+        "pr_url" => TYPED_KEYS + 9,
+        "pr_number" => TYPED_KEYS + 10,
+        "commit" => TYPED_KEYS + 11,
+        _ => 31,
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -304,11 +343,16 @@ impl Task {
         let mut slots: [Option<Raw<'_>>; TYPED_KEYS] = Default::default();
         let mut others = Keys::default();
         let mut simple = true;
+        let mut keys = 0;
         let read_whole = fast::each_line(front, |l| {
             if !simple {
                 return;
             }
             let at = slot(l.key);
+            keys |= match at {
+                Some(i) => 1 << i,
+                None => other_key_bit(l.key),
+            };
             let list = match at {
                 Some(LABELS | DEPENDS_ON | FAILED_AGENTS) => fast::flow_list(l.value),
                 _ => None,
@@ -455,6 +499,7 @@ impl Task {
                 })
             }),
             simple,
+            keys,
         })
     }
 
@@ -545,10 +590,23 @@ impl Task {
         self.full()
     }
 
+    /// Whether a simple frontmatter may have `key` (it does not when this is `false`).
+    fn may_have(&self, key: &str) -> bool {
+        self.keys & key_bit(key) != 0
+    }
+
+    /// The text of `key`'s value in a simple frontmatter.
+    fn find(&self, key: &str) -> Option<&str> {
+        if !self.may_have(key) {
+            return None;
+        }
+        fast::find(&self.front, key)
+    }
+
     /// The value of any key.
     pub fn get(&self, key: &str) -> Option<Value> {
         if self.simple {
-            return fast::value(fast::find(&self.front, key)?);
+            return fast::value(self.find(key)?);
         }
         self.full().get(key).cloned()
     }
@@ -557,6 +615,9 @@ impl Task {
     pub fn get_each(&self, keys: &[&str]) -> Vec<Option<Value>> {
         if self.simple {
             let mut values = vec![None; keys.len()];
+            if !keys.iter().any(|k| self.may_have(k)) {
+                return values;
+            }
             fast::each_line(&self.front, |l| {
                 for (i, k) in keys.iter().enumerate() {
                     if *k == l.key {
@@ -573,6 +634,9 @@ impl Task {
     /// Which of these keys the frontmatter has, in one pass.
     pub fn keys_present<'k>(&self, keys: &[&'k str]) -> Vec<&'k str> {
         if self.simple {
+            if !keys.iter().any(|k| self.may_have(k)) {
+                return Vec::new();
+            }
             let mut present = vec![false; keys.len()];
             fast::each_line(&self.front, |l| {
                 for (i, k) in keys.iter().enumerate() {
@@ -595,7 +659,7 @@ impl Task {
     /// Whether the frontmatter has this key (with any value, null too).
     pub fn has_key(&self, key: &str) -> bool {
         if self.simple {
-            return fast::find(&self.front, key).is_some();
+            return self.find(key).is_some();
         }
         self.full().contains_key(key)
     }
@@ -624,7 +688,7 @@ impl Task {
     /// A string value of any key, as written.
     pub fn get_str(&self, key: &str) -> Option<&str> {
         if self.simple {
-            return fast::str_value(fast::find(&self.front, key)?).flatten();
+            return fast::str_value(self.find(key)?).flatten();
         }
         // A task that is not simple always has its `extra`, so the mapping is borrowed.
         let extra = self.extra.as_ref()?;
@@ -917,6 +981,63 @@ mod tests {
 
     fn parse(text: &str) -> Result<Task, ParseError> {
         Task::parse(&split(text)?)
+    }
+
+    /// Typed keys, the other keys this tool reads and writes, and keys of its users.
+    const KEY_POOL: [&str; 14] = [
+        "title",
+        "claimed_by",
+        "claimed_at",
+        "labels",
+        "updated_at",
+        "worktree",
+        "branch",
+        "verified",
+        "commit",
+        "notes",
+        "x",
+        "estimate",
+        "worktre",
+        "branches",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The summary of which keys a frontmatter has never hides one: every lookup answers
+        /// as the whole mapping does, for keys it has and keys it lacks.
+        #[test]
+        fn key_lookups_agree_with_the_whole_mapping(
+            picked in proptest::collection::vec((0..KEY_POOL.len(), 0..4usize), 0..8),
+        ) {
+            let values = ["v", "2026-11-20T10:00:00Z", "[a, b]", "3"];
+            let mut front = String::from("id: T-1\n");
+            for (k, v) in &picked {
+                front.push_str(&format!("{}: {}\n", KEY_POOL[*k], values[*v]));
+            }
+            let Ok(task) = parse(&format!("---\n{front}---\n")) else {
+                // A repeated key, or a list where a string must be: not this test's concern.
+                return Ok(());
+            };
+            let whole = task.raw();
+            for key in KEY_POOL {
+                let expected = whole.get(key).cloned();
+                proptest::prop_assert_eq!(task.has_key(key), expected.is_some(), "{}", front);
+                proptest::prop_assert_eq!(task.get(key), expected.clone(), "{}", front);
+                proptest::prop_assert_eq!(
+                    task.get_str(key),
+                    expected.as_ref().and_then(Value::as_str),
+                    "{}", front
+                );
+            }
+            let present = task.keys_present(&KEY_POOL);
+            let expected: Vec<&str> =
+                KEY_POOL.iter().copied().filter(|k| whole.contains_key(*k)).collect();
+            proptest::prop_assert_eq!(present, expected);
+            let each = task.get_each(&KEY_POOL);
+            let expected: Vec<_> = KEY_POOL.iter().map(|k| whole.get(*k).cloned()).collect();
+            proptest::prop_assert_eq!(each, expected);
+        }
     }
 
     #[test]
