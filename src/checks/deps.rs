@@ -15,29 +15,27 @@ pub fn signals(scan: &Scan) -> Vec<Signal> {
         .iter()
         .filter_map(|i| i.id.as_deref())
         .collect();
-    let known = |d: &str| scan.position(d).is_some() || unreadable.contains(d);
-    for e in &scan.tasks {
-        let missing: Vec<&str> = e
-            .task
-            .depends_on
-            .iter()
-            .map(String::as_str)
-            .filter(|d| !known(d))
-            .collect();
-        if !missing.is_empty() {
-            out.push(Signal {
-                task: Some(e.task.id.clone()),
-                kind: "dangling_dependency",
-                severity: Severity::Warn,
-                detail: format!(
-                    "depends on {}, which no task has as its id",
-                    missing.join(", ")
-                ),
-                evidence: json!({ "missing": missing }),
-            });
+    // One pass over every dependency: the graph, and the names no task has.
+    let mut missing: Vec<(usize, &str)> = Vec::new();
+    let edges = Edges::build(scan, |task, dep| {
+        if !unreadable.contains(dep) {
+            missing.push((task, dep));
         }
+    });
+    for group in missing.chunk_by(|a, b| a.0 == b.0) {
+        let names: Vec<&str> = group.iter().map(|(_, d)| *d).collect();
+        out.push(Signal {
+            task: Some(scan.tasks[group[0].0].task.id.clone()),
+            kind: "dangling_dependency",
+            severity: Severity::Warn,
+            detail: format!(
+                "depends on {}, which no task has as its id",
+                names.join(", ")
+            ),
+            evidence: json!({ "missing": names }),
+        });
     }
-    for found in cycles(scan) {
+    for found in cycles_in(scan, &edges) {
         let cycle = &found.path;
         let path = format!("{} → {}", cycle.join(" → "), cycle[0]);
         for id in &found.members {
@@ -64,16 +62,19 @@ pub struct Loop {
 }
 
 pub fn cycles(scan: &Scan) -> Vec<Loop> {
-    let edges = Edges::of(scan);
+    cycles_in(scan, &Edges::build(scan, |_, _| {}))
+}
+
+fn cycles_in(scan: &Scan, edges: &Edges) -> Vec<Loop> {
     let mut out = Vec::new();
-    for component in strongly_connected(&edges) {
+    for component in strongly_connected(edges) {
         let mut members: Vec<String> = component
             .iter()
             .map(|&i| scan.tasks[i].task.id.clone())
             .collect();
         members.sort();
         out.push(Loop {
-            path: order_cycle(&component, &edges, scan),
+            path: order_cycle(&component, edges, scan),
             members,
         });
     }
@@ -89,14 +90,17 @@ struct Edges {
 }
 
 impl Edges {
-    fn of(scan: &Scan) -> Edges {
+    /// The graph of the scan's tasks; `dangling` hears of each dependency no task in the
+    /// scan has (the position of the task naming it, and the name).
+    fn build<'s>(scan: &'s Scan, mut dangling: impl FnMut(usize, &'s str)) -> Edges {
         let mut starts = Vec::with_capacity(scan.tasks.len() + 1);
         let mut targets = Vec::with_capacity(scan.tasks.len());
-        for e in &scan.tasks {
+        for (v, e) in scan.tasks.iter().enumerate() {
             starts.push(targets.len() as u32);
             for d in &e.task.depends_on {
-                if let Some(i) = scan.position(d) {
-                    targets.push(i as u32);
+                match scan.position(d) {
+                    Some(i) => targets.push(i as u32),
+                    None => dangling(v, d),
                 }
             }
         }

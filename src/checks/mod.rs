@@ -136,38 +136,56 @@ pub struct RowDetail {
 
 /// Every check of the sweep, in one list: files, dependencies, liveness, orphans, drift,
 /// routing and outcomes.
-///
-/// The checks only read, so on a large folder the second half runs on another core.
 pub fn sweep(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
-    let first = || {
-        let mut out = files::signals(store, scan);
-        out.extend(deps::signals(scan));
-        out.extend(liveness::signals(store, scan, now));
-        out.extend(orphans::signals(store, scan, None));
-        out
-    };
-    let second = || {
-        let mut out = drift::signals(store, &drift::analyze(store, scan, None, None));
-        out.extend(routing::signals(scan, &store.config, now));
-        out.extend(outcomes::signals(scan, &store.config, now));
-        out
-    };
+    type Check<'a> = &'a (dyn Fn() -> Vec<Signal> + Sync);
+    // The heaviest first, so that two cores taking them in turn finish close together.
+    let checks: [Check<'_>; 7] = [
+        &|| deps::signals(scan),
+        &|| liveness::signals(store, scan, now),
+        &|| outcomes::signals(scan, &store.config, now),
+        &|| routing::signals(scan, &store.config, now),
+        &|| orphans::signals(store, scan, None),
+        &|| drift::signals(store, &drift::analyze(store, scan, None, None)),
+        &|| files::signals(store, scan),
+    ];
+    // The order their signals are listed in: files, dependencies, liveness, orphans, drift,
+    // routing, outcomes.
+    const LISTED: [usize; 7] = [6, 0, 1, 4, 5, 3, 2];
+    let mut found: [Vec<Signal>; 7] = Default::default();
     let parallel = scan.tasks.len() >= crate::store::scan::PARALLEL_FROM
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    if !parallel {
-        let mut out = first();
-        out.extend(second());
-        return out;
-    }
-    std::thread::scope(|s| {
-        let later = s.spawn(second);
-        let mut out = first();
-        match later.join() {
-            Ok(rest) => out.extend(rest),
-            Err(panic) => std::panic::resume_unwind(panic),
+    if parallel {
+        // The checks only read, so on a large folder two cores take the next one in turn.
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let take_turns = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(check) = checks.get(i) else {
+                    return done;
+                };
+                done.push((i, check()));
+            }
+        };
+        std::thread::scope(|s| {
+            let other = s.spawn(take_turns);
+            let mine = take_turns();
+            let theirs = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, signals) in mine.into_iter().chain(theirs) {
+                found[i] = signals;
+            }
+        });
+    } else {
+        for (i, check) in checks.iter().enumerate() {
+            found[i] = check();
         }
-        out
-    })
+    }
+    LISTED
+        .iter()
+        .flat_map(|&i| std::mem::take(&mut found[i]))
+        .collect()
 }
 
 /// Signals grouped the way every sweep prints them.
@@ -235,43 +253,78 @@ impl Report {
                 Some((s.task.clone()?, status.to_string()))
             })
             .collect();
-        let status_of = |id: &str| {
-            scan.get(id)
-                .map(|e| e.task.status.as_str().to_string())
-                .or_else(|| {
-                    worktree_status
-                        .iter()
-                        .find(|(t, _)| t == id)
-                        .map(|(_, s)| s.clone())
-                })
+        let status_elsewhere = |id: &str| {
+            worktree_status
+                .iter()
+                .find(|(t, _)| t == id)
+                .map(|(_, s)| s.clone())
                 .or_else(|| {
                     scan.invalid
                         .iter()
                         .any(|i| i.id.as_deref() == Some(id))
                         .then(|| "unreadable".to_string())
                 })
+                .unwrap_or_else(|| "missing".into())
         };
-        let mut report = Report::new(generated_at, signals, status_of);
-        // Which tasks have a row already, by position in the scan (no copy of any id).
-        let mut with_signals = vec![false; scan.tasks.len()];
-        for row in &report.rows {
-            if let Some(i) = scan.position(&row.id) {
-                with_signals[i] = true;
+        // Rows of the scan's tasks are found by position (no copy of any id); the others
+        // (unreadable files, tasks only a worktree has, missing ones) by id.
+        const NO_ROW: u32 = u32::MAX;
+        let mut row_of = vec![NO_ROW; scan.tasks.len()];
+        let mut by_id: HashMap<String, usize> = HashMap::new();
+        let mut rows: Vec<Row> = Vec::new();
+        // Each row's task, by position in the scan.
+        let mut task_at: Vec<Option<usize>> = Vec::new();
+        let mut global = Vec::new();
+        for s in signals {
+            let Some(id) = s.task.as_deref() else {
+                global.push(s);
+                continue;
+            };
+            let at = scan.position(id);
+            let row = match at {
+                Some(p) => Some(row_of[p]).filter(|r| *r != NO_ROW).map(|r| r as usize),
+                None => by_id.get(id).copied(),
+            };
+            if let Some(row) = row {
+                rows[row].signals.push(s);
+                continue;
             }
+            let status = match at {
+                Some(p) => {
+                    row_of[p] = rows.len() as u32;
+                    scan.tasks[p].task.status.as_str().to_string()
+                }
+                None => {
+                    by_id.insert(id.to_string(), rows.len());
+                    status_elsewhere(id)
+                }
+            };
+            rows.push(Row {
+                id: id.to_string(),
+                status,
+                signals: vec![s],
+                detail: None,
+            });
+            task_at.push(at);
         }
-        for (i, e) in scan.tasks.iter().enumerate() {
+        for row in &mut rows {
+            row.signals.sort_by_key(|s| std::cmp::Reverse(s.severity));
+        }
+        global.sort_by_key(|s| std::cmp::Reverse(s.severity));
+        for (p, e) in scan.tasks.iter().enumerate() {
             let listed = all || e.task.status.is_claimed();
-            if listed && !with_signals[i] {
-                report.rows.push(Row {
+            if listed && row_of[p] == NO_ROW {
+                rows.push(Row {
                     id: e.task.id.clone(),
                     status: e.task.status.as_str().to_string(),
                     signals: Vec::new(),
                     detail: None,
                 });
+                task_at.push(Some(p));
             }
         }
-        for row in &mut report.rows {
-            let task = scan.get(&row.id).map(|e| &e.task);
+        for (row, at) in rows.iter_mut().zip(task_at) {
+            let task = at.map(|p| &scan.tasks[p].task);
             let changed = task.and_then(|t| {
                 t.get_str("updated_at")
                     .or(t.created_at())
@@ -285,6 +338,11 @@ impl Report {
                     .map(|h| crate::lifecycle::canonical(h, config)),
             });
         }
+        let mut report = Report {
+            generated_at,
+            rows,
+            global,
+        };
         let worst = |r: &Row| r.signals.first().map(|s| s.severity);
         report.rows.sort_by(|a, b| {
             worst(b)

@@ -415,17 +415,24 @@ fn a_large_folder_reports_the_same() {
         };
         let deps = match i {
             _ if i == count - 1 => "[B-0000]",
-            // A dependency on no task, for the sweep's first half of checks.
+            // A dependency on no task (dependency checks).
             1234 => "[NOPE-1]",
+            1500 => "[NOPE-2]",
             _ => "[]",
         };
-        // An owner that routes to nobody, for the second half.
-        let owner = if i == 2345 { "role:nobody" } else { "alice" };
+        // An owner that routes to nobody (routing checks).
+        let owner = if matches!(i, 1500 | 2345) {
+            "role:nobody"
+        } else {
+            "alice"
+        };
+        // A claim field on an open task (orphan checks).
+        let stray = if i == 1500 { "claimed_by: bob\n" } else { "" };
         repo.write(
             &format!("{folder}/B-{i:04}.md"),
             format!(
                 "---\nid: B-{i:04}\ntitle: task {i}\nstatus: open\npriority: 2\n\
-                 owner: {owner}\nlabels: [bulk, n{}]\ndepends_on: {deps}\n---\nBody of {i}.\n",
+                 owner: {owner}\nlabels: [bulk, n{}]\ndepends_on: {deps}\n{stray}---\nBody of {i}.\n",
                 i % 7
             ),
         );
@@ -452,11 +459,11 @@ fn a_large_folder_reports_the_same() {
     assert_in_path_order(&run.stderr);
 
     // The last task waits for the first, wherever each was read; B-1234 waits for a task
-    // that does not exist, and B-2345 for someone to hold its role.
+    // that does not exist, B-2345 for someone to hold its role, and B-1500 for both.
     let run = repo.tasks(&["ready", "--json", "--as", "alice"]).ok();
     let ready = json_ids(&run);
-    assert_eq!(ready.len(), count - 2, "all but three B tasks, and G-1");
-    for blocked in ["B-1234", "B-2345", "B-2999"] {
+    assert_eq!(ready.len(), count - 3, "all but four B tasks, and G-1");
+    for blocked in ["B-1234", "B-1500", "B-2345", "B-2999"] {
         assert!(
             !ready.iter().any(|id| id == blocked),
             "{blocked} is not ready"
@@ -481,6 +488,17 @@ fn a_large_folder_reports_the_same() {
             })
         })
         .collect();
+    // The checks run in turns on two cores, but a row lists its signals (of one severity)
+    // in the order the checks are documented: dependencies, orphans, routing.
+    let mixed: Vec<&str> = kinds
+        .iter()
+        .filter(|(id, _)| id == "B-1500")
+        .map(|(_, kind)| kind.as_str())
+        .collect();
+    assert_eq!(
+        mixed,
+        ["dangling_dependency", "orphan_claim", "unroutable_owner"]
+    );
     kinds.sort();
     assert!(
         kinds.contains(&("B-1234".into(), "dangling_dependency".into())),
@@ -509,12 +527,18 @@ fn a_large_folder_reports_the_same() {
     let mut broken: Vec<String> = files.iter().map(|b| b.rel.to_string()).collect();
     broken.sort();
     assert_eq!(reported, broken, "{}", run.stdout);
-    let mut details: Vec<&str> = doc["tasks"]
+    let mut details: Vec<(&str, &str)> = doc["tasks"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|r| r["signals"].as_array().unwrap())
-        .map(|s| s["detail"].as_str().unwrap())
+        .flat_map(|r| {
+            let id = r["id"].as_str().unwrap();
+            r["signals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |s| (id, s["detail"].as_str().unwrap()))
+        })
         .collect();
     let all = details.len();
     details.sort_unstable();
