@@ -211,26 +211,54 @@ pub fn blockers(
     out
 }
 
-/// Sorts items in [`ready_order`], holding each task's priority and the first 16 bytes of its
-/// creation time beside it, so that most comparisons look at no task at all.
+/// Sorts items in [`ready_order`], holding each task's [`ReadyKey`] beside it, so that
+/// comparisons look at no task unless the keys are equal.
 pub fn sort_in_ready_order<T>(items: &mut Vec<T>, task: impl Fn(&T) -> &Task) {
-    let mut keyed: Vec<(u8, u128, T)> = items
+    let mut keyed: Vec<(ReadyKey, T)> = items
         .drain(..)
-        .map(|item| {
-            let t = task(&item);
-            let mut prefix = [0u8; 16];
-            let created = t.created_at().unwrap_or("").as_bytes();
-            let n = created.len().min(16);
-            prefix[..n].copy_from_slice(&created[..n]);
-            (t.priority, u128::from_be_bytes(prefix), item)
-        })
+        .map(|item| (ReadyKey::of(task(&item)), item))
         .collect();
-    keyed.sort_by(|a, b| {
-        (a.0, a.1)
-            .cmp(&(b.0, b.1))
-            .then_with(|| ready_order(task(&a.2), task(&b.2)))
+    // Equal keys fall back to the whole comparison, which ends on the id: no two items are
+    // equal, so an unstable sort gives the one order.
+    keyed.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| ready_order(task(&a.1), task(&b.1)))
     });
-    items.extend(keyed.into_iter().map(|(_, _, item)| item));
+    items.extend(keyed.into_iter().map(|(_, item)| item));
+}
+
+/// What decides [`ready_order`] for most tasks: the priority, the first 32 bytes of the
+/// creation time and its length, and the first 16 bytes of the id (tasks created in the same
+/// second are common, and their order is their ids'). Keys in order are tasks in order; equal
+/// keys say nothing (a longer creation time or id was cut short).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ReadyKey {
+    priority: u8,
+    created: [u128; 2],
+    /// The length, or 33 for any longer (whose order beyond 32 bytes the key does not know).
+    created_len: u8,
+    /// Left out (0) when the creation time is longer: only its whole text may decide first.
+    id: u128,
+}
+
+impl ReadyKey {
+    pub fn of(task: &Task) -> ReadyKey {
+        fn prefix(text: &str, from: usize) -> u128 {
+            let mut bytes = [0u8; 16];
+            let rest = text.as_bytes().get(from..).unwrap_or_default();
+            let n = rest.len().min(16);
+            bytes[..n].copy_from_slice(&rest[..n]);
+            u128::from_be_bytes(bytes)
+        }
+        let created = task.created_at().unwrap_or("");
+        let long = created.len() > 32;
+        ReadyKey {
+            priority: task.priority,
+            created: [prefix(created, 0), prefix(created, 16)],
+            created_len: created.len().min(33) as u8,
+            id: if long { 0 } else { prefix(&task.id, 0) },
+        }
+    }
 }
 
 /// The ready order: priority, then creation time, then id.
@@ -681,6 +709,52 @@ pub fn cycle_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn task_with(id: &str, priority: u8, created: &str) -> Task {
+        let text = format!("---\nid: {id}\npriority: {priority}\ncreated_at: \"{created}\"\n---\n");
+        Task::parse(&crate::task::split::split(&text).unwrap()).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Sorting by the keys held beside the tasks gives exactly the ready order, for times
+        /// and ids that fit the keys and ones that are cut short, NULs and all.
+        #[test]
+        fn ready_keys_sort_as_the_tasks_do(
+            picked in proptest::collection::vec((0..3u8, 0..7usize, 0..6usize), 1..40),
+        ) {
+            let times = [
+                "",
+                "2026-11-20T10:00:00Z",
+                "2026-11-20T10:00:00Z\\0",
+                "2026-11-20T10:00:00.123456789012345678+00:00",
+                "2026-11-20T10:00:00.123456789012345679+00:00",
+                "2026-11-20T10:00:00.12345678901",
+                "2026",
+            ];
+            let ids = ["T-1", "T-10", "T-2", "T-aaaaaaaaaaaaaaaa1", "T-aaaaaaaaaaaaaaaa", "T-aaaaaaaaaaaaaaab"];
+            let tasks: Vec<Task> = picked
+                .iter()
+                .enumerate()
+                .map(|(n, (p, t, i))| task_with(&format!("{}-{n}", ids[*i]), *p, times[*t]))
+                .collect();
+            let mut expected: Vec<&Task> = tasks.iter().collect();
+            expected.sort_by(|a, b| ready_order(a, b));
+            let mut sorted: Vec<&Task> = tasks.iter().collect();
+            sort_in_ready_order(&mut sorted, |t| t);
+            let ids = |v: &[&Task]| v.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(ids(&sorted), ids(&expected));
+            for a in &tasks {
+                for b in &tasks {
+                    let (ka, kb) = (ReadyKey::of(a), ReadyKey::of(b));
+                    if ka != kb {
+                        proptest::prop_assert_eq!(ka.cmp(&kb), ready_order(a, b), "{} {}", a.id, b.id);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn pr_numbers() {
