@@ -113,12 +113,15 @@ impl Output {
         if !self.tty {
             let mut out = std::io::BufWriter::with_capacity(64 * 1024, &mut stdout);
             for row in rows {
+                // Bytes straight into the buffer: no formatting machinery per cell.
                 let mut line = Ok(());
                 for (i, cell) in row.iter().enumerate() {
-                    let sep = if i == 0 { "" } else { "\t" };
-                    line = line.and_then(|()| write!(out, "{sep}{}", cell.as_ref()));
+                    let sep: &[u8] = if i == 0 { b"" } else { b"\t" };
+                    line = line
+                        .and_then(|()| out.write_all(sep))
+                        .and_then(|()| out.write_all(cell.as_ref().as_bytes()));
                 }
-                if line.and_then(|()| writeln!(out)).is_err() {
+                if line.and_then(|()| out.write_all(b"\n")).is_err() {
                     return;
                 }
             }

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::lifecycle;
 use crate::output;
-use crate::store::Entry;
+use crate::store::{Entry, scan};
 use crate::task::{Kind, Status};
 
 /// List tasks (unfinished ones unless --all or --status says otherwise)
@@ -83,7 +83,11 @@ pub fn print_tasks(ctx: &super::Ctx, entries: &[&Entry]) {
         return;
     }
     const PRIORITIES: [&str; 5] = ["0", "1", "2", "3", "4"];
-    let rows = entries.iter().map(|e| {
+    let rows = entries.chunks(64).flat_map(|batch| {
+        scan::fetch_together(batch.iter().map(|e| &*e.task));
+        batch.iter()
+    });
+    let rows = rows.map(|e| {
         let t = &e.task;
         vec![
             t.id.as_str(),

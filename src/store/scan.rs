@@ -19,6 +19,22 @@ pub struct Entry {
     pub task: Box<Task>,
 }
 
+/// Brings a batch of tasks into the CPU's cache together, before they are used one by one in
+/// an order unrelated to where they sit in memory (sorted, to be printed). Among many tasks
+/// each is a fetch from memory; touching a byte of each first lets those fetches overlap
+/// instead of waiting for each in turn.
+pub fn fetch_together<'a>(tasks: impl Iterator<Item = &'a Task> + Clone) {
+    let first = |s: Option<&str>| s.and_then(|s| s.as_bytes().first().copied()).unwrap_or(0);
+    let mut seen = 0u8;
+    for t in tasks.clone() {
+        seen ^= t.priority;
+    }
+    for t in tasks {
+        seen ^= first(Some(&t.id)) ^ first(Some(t.title())) ^ first(t.owner());
+    }
+    std::hint::black_box(seen);
+}
+
 /// A file that could not be read as a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
