@@ -134,9 +134,10 @@ pub struct RowDetail {
     pub holder: Option<String>,
 }
 
-/// Every check of the sweep, in one list: files, dependencies, liveness, orphans, drift,
-/// routing and outcomes.
-pub fn sweep(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
+/// Every check of the sweep: each one's signals, in the order they are listed (files,
+/// dependencies, liveness, orphans, drift, routing, outcomes). Kept apart, so that grouping
+/// them never holds a second copy of them all.
+pub fn sweep(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Vec<Signal>> {
     type Check<'a> = &'a (dyn Fn() -> Vec<Signal> + Sync);
     // The heaviest first, so that two cores taking them in turn finish close together.
     let checks: [Check<'_>; 7] = [
@@ -184,7 +185,7 @@ pub fn sweep(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Signal> {
     }
     LISTED
         .iter()
-        .flat_map(|&i| std::mem::take(&mut found[i]))
+        .map(|&i| std::mem::take(&mut found[i]))
         .collect()
 }
 
@@ -239,7 +240,7 @@ impl Report {
     /// `all`, every task), each with its age and holder; worst rows first.
     pub fn sweep(
         generated_at: String,
-        signals: Vec<Signal>,
+        signals: Vec<Vec<Signal>>,
         scan: &Scan,
         now: DateTime<Utc>,
         all: bool,
@@ -248,6 +249,7 @@ impl Report {
         // A task only a worktree has: the status its copy says (from the drift evidence).
         let worktree_status: Vec<(String, String)> = signals
             .iter()
+            .flatten()
             .filter_map(|s| {
                 let status = s.evidence.get("worktree_status")?.as_str()?;
                 Some((s.task.clone()?, status.to_string()))
@@ -275,7 +277,8 @@ impl Report {
         // Each row's task, by position in the scan.
         let mut task_at: Vec<Option<usize>> = Vec::new();
         let mut global = Vec::new();
-        for s in signals {
+        // Each check's signals are freed as soon as they are moved into rows.
+        for s in signals.into_iter().flatten() {
             let Some(id) = s.task.as_deref() else {
                 global.push(s);
                 continue;
