@@ -674,6 +674,40 @@ mod tests {
         PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
     }
 
+    fn entry(id: &str) -> Entry {
+        let text = format!("---\nid: {id}\n---\n");
+        Entry {
+            path: PathBuf::from(format!("{id}.md")),
+            task: Box::new(Task::parse(&split::split(&text).unwrap()).unwrap()),
+        }
+    }
+
+    /// Short ids are held in the slots, longer ones compared with the task: ids that share
+    /// their first 11 bytes, or differ only in length, are told apart, and a repeated id is
+    /// found whatever its length.
+    #[test]
+    fn the_index_tells_short_and_long_ids_apart() {
+        let ids = [
+            "T-1",
+            "T-12345678",
+            "T-123456789",
+            "T-1234567890",
+            "T-12345678901",
+            "T-123456789012",
+            "T-1234567890123",
+            "T-123456789012",
+        ];
+        let tasks: Vec<Entry> = ids.iter().map(|id| entry(id)).collect();
+        let (index, duplicates) = Index::build(&tasks);
+        assert_eq!(duplicates, [(5, 7)]);
+        for (i, id) in ids.iter().enumerate().take(7) {
+            assert_eq!(index.find(&tasks, id), Some(i), "{id}");
+        }
+        for missing in ["T-", "T-12", "T-12345678902", "T-1234567890124", "t-1"] {
+            assert_eq!(index.find(&tasks, missing), None, "{missing}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(300))]
 
