@@ -96,7 +96,13 @@ fn every_shell_completes_subcommands_flags_and_the_ids_in_the_files() {
     // The ids are read when asked: a task made a moment ago is there.
     repo.tasks(&["new", "Fresh", "--id", "T-fresh"]).ok();
     let ids = candidates(&complete(&repo, &repo.root, "bash", &["tasks", "claim", "T-f"]).ok());
-    assert_eq!(ids, ["T-fresh"]);
+    // The first task's id is random, and may start with `T-f` too.
+    let mut want = vec!["T-fresh".to_string()];
+    if first.starts_with("T-f") {
+        want.push(first.clone());
+        want.sort();
+    }
+    assert_eq!(ids, want);
 }
 
 #[test]
