@@ -232,7 +232,7 @@ pub fn sort_in_ready_order<T>(items: &mut Vec<T>, task: impl Fn(&T) -> &Task) {
 /// second are common, and their order is their ids'). Keys in order are tasks in order; equal
 /// keys say nothing (a longer creation time or id was cut short).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ReadyKey {
+struct ReadyKey {
     priority: u8,
     created: [u128; 2],
     /// The length, or 33 for any longer (whose order beyond 32 bytes the key does not know).
@@ -242,7 +242,7 @@ pub struct ReadyKey {
 }
 
 impl ReadyKey {
-    pub fn of(task: &Task) -> ReadyKey {
+    fn of(task: &Task) -> ReadyKey {
         fn prefix(text: &str, from: usize) -> u128 {
             let mut bytes = [0u8; 16];
             let rest = text.as_bytes().get(from..).unwrap_or_default();

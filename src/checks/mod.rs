@@ -189,6 +189,15 @@ pub fn sweep(store: &Store, scan: &Scan, now: DateTime<Utc>) -> Vec<Vec<Signal>>
         .collect()
 }
 
+/// Each row's signals, and the global ones, worst first (in the order found, within a
+/// severity).
+fn worst_first(rows: &mut [Row], global: &mut [Signal]) {
+    for row in rows {
+        row.signals.sort_by_key(|s| std::cmp::Reverse(s.severity));
+    }
+    global.sort_by_key(|s| std::cmp::Reverse(s.severity));
+}
+
 /// Signals grouped the way every sweep prints them.
 pub struct Report {
     pub generated_at: String,
@@ -225,10 +234,7 @@ impl Report {
                 }
             }
         }
-        for row in &mut rows {
-            row.signals.sort_by_key(|s| std::cmp::Reverse(s.severity));
-        }
-        global.sort_by_key(|s| std::cmp::Reverse(s.severity));
+        worst_first(&mut rows, &mut global);
         Report {
             generated_at,
             rows,
@@ -310,10 +316,7 @@ impl Report {
             });
             task_at.push(at);
         }
-        for row in &mut rows {
-            row.signals.sort_by_key(|s| std::cmp::Reverse(s.severity));
-        }
-        global.sort_by_key(|s| std::cmp::Reverse(s.severity));
+        worst_first(&mut rows, &mut global);
         for (p, e) in scan.tasks.iter().enumerate() {
             let listed = all || e.task.status.is_claimed();
             if listed && row_of[p] == NO_ROW {

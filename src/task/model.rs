@@ -198,7 +198,13 @@ pub struct Task {
 /// writes, one shared by all others.
 #[inline(always)]
 fn key_bit(key: &str) -> u32 {
-    match slot(key) {
+    key_bit_at(slot(key), key)
+}
+
+/// [`key_bit`] of a key whose typed slot (`at`) is known already.
+#[inline(always)]
+fn key_bit_at(at: Option<usize>, key: &str) -> u32 {
+    match at {
         Some(i) => 1 << i,
         None => other_key_bit(key),
     }
@@ -349,10 +355,7 @@ impl Task {
                 return;
             }
             let at = slot(l.key);
-            keys |= match at {
-                Some(i) => 1 << i,
-                None => other_key_bit(l.key),
-            };
+            keys |= key_bit_at(at, l.key);
             let list = match at {
                 Some(LABELS | DEPENDS_ON | FAILED_AGENTS) => fast::flow_list(l.value),
                 _ => None,
