@@ -168,11 +168,11 @@ pub fn blockers(
     if task.status != Status::Open {
         out.push(Blocker::Status(task.status));
     }
-    for dep in &task.depends_on {
+    for dep in task.depends_on().iter() {
         let status = status_of(dep);
         if status != Some(Status::Done) {
             out.push(Blocker::Dependency {
-                id: dep.clone(),
+                id: dep.to_string(),
                 status,
             });
         }

@@ -97,7 +97,7 @@ impl Edges {
         let mut targets = Vec::with_capacity(scan.tasks.len());
         for (v, e) in scan.tasks.iter().enumerate() {
             starts.push(targets.len() as u32);
-            for d in &e.task.depends_on {
+            for d in e.task.depends_on().iter() {
                 match scan.position(d) {
                     Some(i) => targets.push(i as u32),
                     None => dangling(v, d),

@@ -53,13 +53,13 @@ pub fn run(ctx: &super::Ctx, cmd: &Command) -> Result<()> {
     };
     let mut message = String::new();
     let (entry, task) = super::update(ctx, &pair.id, |task, _, store, scan| {
-        let mut deps = task.depends_on.to_vec();
+        let mut deps = task.depends_on().to_vec();
         let mut edit = Edit::default();
         if adding {
             let dep = store.resolve(scan, &pair.dep)?.task.id.clone();
             let deps_of = |id: &str| {
                 scan.get(id)
-                    .map(|e| e.task.depends_on.to_vec())
+                    .map(|e| e.task.depends_on().to_vec())
                     .unwrap_or_default()
             };
             if let Some(cycle) = lifecycle::cycle_path(&task.id, &dep, &deps_of) {
@@ -153,7 +153,9 @@ fn draw(
     let looped = path.iter().any(|p| p == id);
     let again = !looped && !shown.insert(id.to_string());
     // A very long chain is cut, so the drawing stays readable (and the stack small).
-    let has_deps = scan.get(id).is_some_and(|e| !e.task.depends_on.is_empty());
+    let has_deps = scan
+        .get(id)
+        .is_some_and(|e| !e.task.depends_on().is_empty());
     let deep = path.len() >= MAX_DEPTH && has_deps;
     let mark = if looped {
         "  ↺ loop"
@@ -170,7 +172,7 @@ fn draw(
     }
     let deps = scan
         .get(id)
-        .map(|e| e.task.depends_on.clone())
+        .map(|e| e.task.depends_on().to_vec())
         .unwrap_or_default();
     path.push(id.to_string());
     for (i, d) in deps.iter().enumerate() {
@@ -195,7 +197,7 @@ fn node_json(
     let task = scan.get(id).map(|e| &e.task);
     let looped = path.iter().any(|p| p == id);
     let again = !looped && !shown.insert(id.to_string());
-    let deep = path.len() >= MAX_DEPTH && task.is_some_and(|t| !t.depends_on.is_empty());
+    let deep = path.len() >= MAX_DEPTH && task.is_some_and(|t| !t.depends_on().is_empty());
     let mut v = serde_json::json!({
         "id": id,
         "title": task.map(|t| t.title().to_string()),
@@ -215,7 +217,7 @@ fn node_json(
     }
     path.push(id.to_string());
     let deps: Vec<serde_json::Value> = task
-        .map(|t| t.depends_on.clone())
+        .map(|t| t.depends_on().to_vec())
         .unwrap_or_default()
         .iter()
         .map(|d| node_json(scan, d, path, shown))

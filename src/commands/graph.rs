@@ -77,7 +77,7 @@ fn nodes<'a>(
         .iter()
         .map(|e| Node {
             id: e.task.id.clone(),
-            depends_on: e.task.depends_on.to_vec(),
+            depends_on: e.task.depends_on().to_vec(),
             files: files_of(&e.task),
             ready: ready.contains(e.task.id.as_str()),
             priority: e.task.priority,

@@ -60,10 +60,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
                     t.owner()
                         .is_some_and(|x| lifecycle::same_person(x, o, &store.config))
                 })
-                && args
-                    .label
-                    .as_ref()
-                    .is_none_or(|l| t.labels.iter().any(|x| x == l))
+                && args.label.as_ref().is_none_or(|l| t.labels().contains(l))
                 && args.kind.is_none_or(|k| t.kind == k)
         })
         .collect();

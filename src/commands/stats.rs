@@ -135,7 +135,7 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
     let mut active: BTreeSet<String> = BTreeSet::new();
     let deps_of = |id: &str| {
         scan.get(id)
-            .map(|e| e.task.depends_on.clone())
+            .map(|e| e.task.depends_on().to_vec())
             .unwrap_or_default()
     };
     for ev in &events {

@@ -280,6 +280,35 @@ pub fn flow_list(text: &str) -> Option<Box<[String]>> {
     Some(out.into_boxed_slice())
 }
 
+/// Of a one-line flow list whose items are all strings as written (`[T-1, T-2]`: ids,
+/// labels), the text between the brackets without the spaces around it, from which
+/// [`flow_items`] reads the same items as [`flow_list`], with no copy. `None` for any other
+/// value.
+pub fn flow_list_as_written(text: &str) -> Option<&str> {
+    let inner = trim_spaces(text.strip_prefix('[')?.strip_suffix(']')?);
+    if inner.is_empty() {
+        return Some(inner);
+    }
+    if needs_full_parser_in(inner) {
+        return None;
+    }
+    for item in flow_items(inner) {
+        if !matches!(flow_item_kind(item)?, Plain::Str) {
+            return None;
+        }
+    }
+    Some(inner)
+}
+
+/// The items of the inside of a one-line flow list, as [`flow_list_as_written`] found it.
+pub fn flow_items(inner: &str) -> impl Iterator<Item = &str> + Clone {
+    let items = (!inner.is_empty()).then_some(inner);
+    items
+        .into_iter()
+        .flat_map(|inner| inner.split(','))
+        .map(trim_spaces)
+}
+
 /// A plain scalar that reads as a whole number from 0 up, or `None`.
 pub fn plain_int(text: &str) -> Option<u64> {
     if needs_full_parser_in(text) {

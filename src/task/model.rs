@@ -172,8 +172,8 @@ pub struct Task {
     pub kind: Kind,
     owner: Text,
     assignee: Text,
-    pub labels: Box<[String]>,
-    pub depends_on: Box<[String]>,
+    labels: Text,
+    depends_on: Text,
     claimed_by: Text,
     outcome: Text,
     created_at: Text,
@@ -242,6 +242,9 @@ struct Extra {
     attempts: u32,
     max_attempts: Option<u32>,
     failed_agents: Box<[String]>,
+    /// `labels` and `depends_on` when they are not one-line lists of strings as written.
+    labels: Box<[String]>,
+    depends_on: Box<[String]>,
 }
 
 /// Where a typed string lives, in eight bytes: a range of the frontmatter when it is written
@@ -259,6 +262,53 @@ impl Text {
     };
     /// Set in `start` for a range of `own`.
     const OWN: u32 = 1 << 31;
+    /// A list field kept whole in [`Extra`].
+    const LIST_IN_EXTRA: Text = Text {
+        start: 0,
+        len: u32::MAX - 1,
+    };
+}
+
+/// A list field of a task (`labels`, `depends_on`): usually read from the frontmatter's
+/// text, item by item, with no copy.
+#[derive(Debug, Clone, Copy)]
+pub enum List<'a> {
+    /// The inside of a one-line flow list, each item written as it reads.
+    Written(&'a str),
+    /// Items read another way (a block list, quoted items).
+    Kept(&'a [String]),
+}
+
+impl<'a> List<'a> {
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + Clone + use<'a> {
+        let (written, kept) = match *self {
+            List::Written(inner) => (Some(fast::flow_items(inner)), None),
+            List::Kept(items) => (None, Some(items.iter().map(String::as_str))),
+        };
+        written
+            .into_iter()
+            .flatten()
+            .chain(kept.into_iter().flatten())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            List::Written(inner) => inner.is_empty(),
+            List::Kept(items) => items.is_empty(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn contains(&self, item: &str) -> bool {
+        self.iter().any(|i| i == item)
+    }
+
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_string).collect()
+    }
 }
 
 impl PartialEq for Task {
@@ -357,11 +407,15 @@ impl Task {
             let at = slot(l.key);
             keys |= key_bit_at(at, l.key);
             let list = match at {
-                Some(LABELS | DEPENDS_ON | FAILED_AGENTS) => fast::flow_list(l.value),
+                Some(LABELS | DEPENDS_ON) => match fast::flow_list_as_written(l.value) {
+                    Some(inner) => Some(Raw::Flow(inner)),
+                    None => fast::flow_list(l.value).map(Raw::List),
+                },
+                Some(FAILED_AGENTS) => fast::flow_list(l.value).map(Raw::List),
                 _ => None,
             };
             let raw = match list {
-                Some(list) => Raw::List(list),
+                Some(list) => list,
                 None => match fast::str_value(l.value) {
                     Some(Some(s)) => Raw::Str(s),
                     Some(None) => Raw::Text(l.value),
@@ -467,6 +521,8 @@ impl Task {
             .map(|n| to_u32("max_attempts", n))
             .transpose()?;
         let failed_agents = fields.list("failed_agents")?;
+        let (labels, labels_kept) = fields.list_text("labels")?;
+        let (depends_on, depends_on_kept) = fields.list_text("depends_on")?;
         let title = fields.text("title")?;
         let owner = fields.text("owner")?;
         let assignee = fields.text("assignee")?;
@@ -480,8 +536,8 @@ impl Task {
             kind,
             owner,
             assignee,
-            labels: fields.list("labels")?,
-            depends_on: fields.list("depends_on")?,
+            labels,
+            depends_on,
             claimed_by,
             outcome,
             created_at,
@@ -491,7 +547,9 @@ impl Task {
                 || !fields.own.is_empty()
                 || attempts != 0
                 || max_attempts.is_some()
-                || !failed_agents.is_empty())
+                || !failed_agents.is_empty()
+                || !labels_kept.is_empty()
+                || !depends_on_kept.is_empty())
             .then(|| {
                 Box::new(Extra {
                     own: std::mem::take(&mut fields.own),
@@ -499,6 +557,8 @@ impl Task {
                     attempts,
                     max_attempts,
                     failed_agents,
+                    labels: labels_kept,
+                    depends_on: depends_on_kept,
                 })
             }),
             simple,
@@ -534,6 +594,23 @@ impl Task {
     /// The agents that failed this task before.
     pub fn failed_agents(&self) -> &[String] {
         self.extra.as_ref().map_or(&[], |e| &e.failed_agents)
+    }
+
+    /// `labels`.
+    pub fn labels(&self) -> List<'_> {
+        self.list(self.labels, |e| &e.labels)
+    }
+
+    /// `depends_on`: the ids of the tasks this one waits for.
+    pub fn depends_on(&self) -> List<'_> {
+        self.list(self.depends_on, |e| &e.depends_on)
+    }
+
+    fn list(&self, text: Text, kept: impl Fn(&Extra) -> &[String]) -> List<'_> {
+        if text.len == Text::LIST_IN_EXTRA.len {
+            return List::Kept(self.extra.as_deref().map_or(&[], kept));
+        }
+        List::Written(self.resolve(text).unwrap_or_default())
     }
 
     /// `title`, or empty.
@@ -709,6 +786,8 @@ enum Raw<'a> {
     Str(&'a str),
     /// Any other value's text in a simple frontmatter.
     Text(&'a str),
+    /// The inside of a one-line list whose items are strings as written.
+    Flow(&'a str),
     /// A one-line list, read as a list field reads it.
     List(Box<[String]>),
     /// A value the full parser read (boxed: this is the rare case, and a slot stays small).
@@ -852,6 +931,11 @@ impl<'a> Fields<'a> {
         let raw = self.slots[slot(key)?].take()?;
         match raw {
             Raw::Str(s) => Some(Value::String(s.to_string())),
+            Raw::Flow(inner) => Some(Value::Sequence(
+                fast::flow_items(inner)
+                    .map(|item| Value::String(item.to_string()))
+                    .collect(),
+            )),
             Raw::Text(text) => fast::value(text),
             Raw::List(items) => Some(Value::Sequence(
                 items.into_iter().map(Value::String).collect(),
@@ -942,6 +1026,36 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A list field, as a task keeps it: the range of the frontmatter that holds its items
+    /// when they are written there as they read (the usual case: no copy), else the items
+    /// (with [`Text::LIST_IN_EXTRA`]).
+    #[inline(always)]
+    fn list_text(&mut self, key: &str) -> Result<(Text, Box<[String]>), ParseError> {
+        if let Some(i) = slot(key)
+            && let Some(Raw::Flow(inner)) = self.slots[i]
+        {
+            self.slots[i] = None;
+            let start = inner.as_ptr() as usize - self.front.as_ptr() as usize;
+            // Frontmatters are capped far below these bounds; the test is for safety only.
+            if start < Text::OWN as usize && inner.len() < Text::LIST_IN_EXTRA.len as usize {
+                let text = Text {
+                    start: start as u32,
+                    len: inner.len() as u32,
+                };
+                return Ok((text, Box::default()));
+            }
+            let items: Box<[String]> = fast::flow_items(inner).map(str::to_string).collect();
+            return Ok((Text::LIST_IN_EXTRA, items));
+        }
+        let items = self.list(key)?;
+        let text = if items.is_empty() {
+            Text::NONE
+        } else {
+            Text::LIST_IN_EXTRA
+        };
+        Ok((text, items))
+    }
+
     /// A list of strings; a single scalar reads as a one-item list.
     #[inline(always)]
     fn list(&mut self, key: &str) -> Result<Box<[String]>, ParseError> {
@@ -986,6 +1100,23 @@ mod tests {
         Task::parse(&split(text)?)
     }
 
+    /// Items of lists as they may be written: plain, quoted, escaped, numbers, booleans.
+    const ITEM_POOL: [&str; 13] = [
+        "T-3b9x",
+        "pool",
+        "a b",
+        "'quoted'",
+        "\"dq\"",
+        "\"esc\\taped\"",
+        "7",
+        "true",
+        "x.y_z",
+        "07",
+        "0x1F",
+        "True",
+        "+5",
+    ];
+
     /// Typed keys, the other keys this tool reads and writes, and keys of its users.
     const KEY_POOL: [&str; 14] = [
         "title",
@@ -1006,6 +1137,46 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// However a list field is written (one line or a block, quoted, numbers, spaces,
+        /// one scalar), the task's items are the ones the whole mapping holds, with numbers
+        /// and booleans by their spelling there.
+        #[test]
+        fn list_fields_read_as_the_whole_mapping_says(
+            items in proptest::collection::vec(0..ITEM_POOL.len(), 0..4),
+            spaced in proptest::bool::ANY,
+            shape in 0..3usize,
+        ) {
+            let items: Vec<&str> = items.iter().map(|&i| ITEM_POOL[i]).collect();
+            let sep = if spaced { " ,  " } else { ", " };
+            let list = match shape {
+                0 => format!("[{}]", items.join(sep)),
+                1 if !items.is_empty() => format!("\n  - {}", items.join("\n  - ")),
+                _ => items.first().map_or("~".to_string(), |i| i.to_string()),
+            };
+            let front = format!("id: T-1\nlabels: {list}\ndepends_on: {list}\n");
+            let Ok(task) = parse(&format!("---\n{front}---\n")) else {
+                // Not a list of plain values: not this test's concern.
+                return Ok(());
+            };
+            let whole = task.raw();
+            let expected: Vec<String> = match whole.get("labels") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Sequence(items)) => items.iter().map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => crate::task::yaml::render(other),
+                }).collect(),
+                Some(Value::String(s)) => vec![s.clone()],
+                Some(other) => vec![crate::task::yaml::render(other)],
+            };
+            proptest::prop_assert_eq!(task.labels().to_vec(), expected.clone(), "{}", front);
+            proptest::prop_assert_eq!(task.depends_on().to_vec(), expected.clone(), "{}", front);
+            proptest::prop_assert_eq!(task.labels().len(), expected.len());
+            proptest::prop_assert_eq!(task.labels().is_empty(), expected.is_empty());
+            for item in &expected {
+                proptest::prop_assert!(task.depends_on().contains(item));
+            }
+        }
 
         /// The summary of which keys a frontmatter has never hides one: every lookup answers
         /// as the whole mapping does, for keys it has and keys it lacks.
@@ -1054,8 +1225,8 @@ mod tests {
         assert_eq!(t.status, Status::Open);
         assert_eq!(t.priority, 1);
         assert_eq!(t.kind, Kind::Bug);
-        assert_eq!(&*t.labels, ["pool", "concurrency"]);
-        assert_eq!(&*t.depends_on, ["T-3b9x"]);
+        assert_eq!(t.labels().to_vec(), ["pool", "concurrency"]);
+        assert_eq!(t.depends_on().to_vec(), ["T-3b9x"]);
         assert_eq!(t.get_str("extra"), Some("kept"));
     }
 
