@@ -479,7 +479,7 @@ impl Task {
 
         let id = fields
             .str("id")?
-            .ok_or(ParseError {
+            .ok_or_else(|| ParseError {
                 line: 1,
                 message: "missing required key `id`".into(),
             })?
