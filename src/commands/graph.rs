@@ -119,7 +119,7 @@ pub fn graph(ctx: &super::Ctx, args: &GraphArgs) -> Result<()> {
         nodes.retain(|n| track.contains(&n.id));
     }
     let by_id: HashMap<&str, &Entry> = entries.iter().map(|e| (e.task.id.as_str(), *e)).collect();
-    let status_of = |id: &str| scan.get(id).map(|e| e.task.status);
+    let status_of = |id: &str| scan.status_of(id);
     // Nodes in track order, so the drawing reads from the first work to the last.
     let order: Vec<String> = graph::tracks(&nodes)
         .into_iter()

@@ -310,7 +310,7 @@ pub fn text_arg(text: &str) -> Result<String> {
 
 /// A map from id to status for readiness checks.
 pub fn status_lookup(scan: &Scan) -> impl Fn(&str) -> Option<Status> + '_ {
-    move |id: &str| scan.get(id).map(|e| e.task.status)
+    move |id: &str| scan.status_of(id)
 }
 
 /// The ready tasks, in ready order: nothing blocks them for `agent` (tasks it failed before
@@ -322,10 +322,12 @@ pub fn ready_set<'a>(
     config: &crate::config::Config,
 ) -> Vec<&'a Entry> {
     let status_of = status_lookup(scan);
-    let ready_in = |part: &'a [Entry]| -> Vec<&'a Entry> {
+    let ready_in = |(part, statuses): (&'a [Entry], &[Status])| -> Vec<&'a Entry> {
         part.iter()
+            .zip(statuses)
             // Only an open task can be ready: the cheap test first.
-            .filter(|e| e.task.status == Status::Open)
+            .filter(|(_, s)| **s == Status::Open)
+            .map(|(e, _)| e)
             .filter(|e| lifecycle::blockers(&e.task, &status_of, agent, person, config).is_empty())
             .collect()
     };
@@ -334,7 +336,12 @@ pub fn ready_set<'a>(
     let large = scan.tasks.len() >= crate::store::scan::PARALLEL_FROM
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let mut ready = if large {
-        let (first, second) = scan.tasks.split_at(scan.tasks.len() / 2);
+        let half = scan.tasks.len() / 2;
+        let (first, second) = scan.tasks.split_at(half);
+        let (first, second) = (
+            (first, &scan.statuses()[..half]),
+            (second, &scan.statuses()[half..]),
+        );
         std::thread::scope(|s| {
             let later = s.spawn(|| ready_in(second));
             let mut ready = ready_in(first);
@@ -345,7 +352,7 @@ pub fn ready_set<'a>(
             ready
         })
     } else {
-        ready_in(&scan.tasks)
+        ready_in((&scan.tasks, scan.statuses()))
     };
     lifecycle::sort_in_ready_order(&mut ready, |e| &e.task);
     ready

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::task::Task;
 use crate::task::model::ParseError;
 use crate::task::split::{self, as_utf8};
+use crate::task::{Status, Task};
 
 /// A task read from disk.
 #[derive(Debug, Clone)]
@@ -52,6 +52,9 @@ pub struct Scan {
     pub invalid: Vec<Invalid>,
     /// Id → position in `tasks`, built once the scan is complete.
     index: Index,
+    /// The status of each task in `tasks`, side by side: looking up another task's status
+    /// (a dependency's) reads this short list instead of the task.
+    statuses: Vec<Status>,
 }
 
 impl Scan {
@@ -60,6 +63,7 @@ impl Scan {
         let ids: Vec<IdKey> = tasks.iter().map(|e| IdKey::of(&e.task.id)).collect();
         let (index, _) = Index::build(&tasks, &ids);
         Scan {
+            statuses: tasks.iter().map(|e| e.task.status).collect(),
             tasks,
             invalid: Vec::new(),
             index,
@@ -73,6 +77,16 @@ impl Scan {
     /// Where the task `id` is in `tasks`.
     pub fn position(&self, id: &str) -> Option<usize> {
         self.index.find(&self.tasks, id)
+    }
+
+    /// The status of the task `id`.
+    pub fn status_of(&self, id: &str) -> Option<Status> {
+        self.position(id).map(|i| self.statuses[i])
+    }
+
+    /// The status of each task in `tasks`, in the same order.
+    pub fn statuses(&self) -> &[Status] {
+        &self.statuses
     }
 }
 
@@ -303,6 +317,7 @@ pub fn scan(tasks_dir: &Path) -> Scan {
     drop(read.ids);
     if pairs.is_empty() {
         out.index = index;
+        out.statuses = read.statuses;
         out.invalid.sort_by(|a, b| a.path.cmp(&b.path));
         return out;
     }
@@ -395,6 +410,7 @@ const BATCH: usize = 64;
 struct ReadAll {
     tasks: Vec<Entry>,
     ids: Vec<IdKey>,
+    statuses: Vec<Status>,
     bad: Vec<(PathBuf, ParseError)>,
     strays: Vec<Invalid>,
 }
@@ -447,22 +463,25 @@ fn read_all(tasks_dir: &Path) -> ReadAll {
     let picks = merge(&parts, skip);
     let mut tasks = Vec::with_capacity(picks.len());
     let mut ids = Vec::with_capacity(picks.len());
+    let mut statuses = Vec::with_capacity(picks.len());
     let mut bad = Vec::new();
     let mut streams = Vec::with_capacity(parts.len());
     for part in parts {
         bad.extend(part.bad);
-        streams.push(part.tasks.into_iter().zip(part.ids));
+        streams.push(part.tasks.into_iter().zip(part.ids).zip(part.statuses));
     }
     for p in picks {
-        let (entry, id) = streams[usize::from(p)]
+        let ((entry, id), status) = streams[usize::from(p)]
             .next()
             .expect("the merge takes each task once");
         tasks.push(entry);
         ids.push(id);
+        statuses.push(status);
     }
     ReadAll {
         tasks,
         ids,
+        statuses,
         bad,
         strays,
     }
@@ -520,6 +539,7 @@ struct Part {
     tasks: Vec<Entry>,
     /// The index key of each task's id.
     ids: Vec<IdKey>,
+    statuses: Vec<Status>,
     /// Each task's path key ([`path_key`]).
     keys: Vec<u128>,
     bad: Vec<(PathBuf, ParseError)>,
@@ -544,6 +564,7 @@ impl Part {
                 Ok(task) => {
                     self.keys.push(path_key(&path, skip));
                     self.ids.push(IdKey::of(&task.id));
+                    self.statuses.push(task.status);
                     self.tasks.push(Entry {
                         path,
                         task: Box::new(task),
@@ -569,6 +590,7 @@ impl Part {
         });
         self.keys = order.iter().map(|&i| keys[i as usize]).collect();
         self.ids = order.iter().map(|&i| self.ids[i as usize]).collect();
+        self.statuses = order.iter().map(|&i| self.statuses[i as usize]).collect();
         let mut placed = vec![false; order.len()];
         for start in 0..order.len() {
             let mut at = start;
@@ -786,8 +808,8 @@ mod tests {
     }
 
     /// Enough files for the readers on other cores to share them, with names alike in their
-    /// first 16 bytes and folders named like files: the scan lists them in path order, and
-    /// finds each by its id.
+    /// first 16 bytes and folders named like files: the scan lists them in path order, finds
+    /// each by its id, and keeps each one's status beside it.
     #[test]
     fn a_scan_returns_tasks_in_path_order_whichever_thread_read_them() {
         let tmp = tempfile::tempdir().unwrap();
@@ -805,7 +827,9 @@ mod tests {
                 continue;
             }
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, format!("---\nid: X-{i}\ntitle: t\n---\n")).unwrap();
+            let status = ["open", "done", "blocked", "in_progress"][i % 4];
+            let text = format!("---\nid: X-{i}\ntitle: t\nstatus: {status}\n---\n");
+            std::fs::write(&path, text).unwrap();
             written.push(path);
         }
         let skip = dir.as_os_str().len();
@@ -816,6 +840,8 @@ mod tests {
         assert_eq!(paths, written.iter().collect::<Vec<_>>());
         for (i, entry) in scan.tasks.iter().enumerate() {
             assert_eq!(scan.position(&entry.task.id), Some(i));
+            assert_eq!(scan.statuses()[i], entry.task.status, "{}", entry.task.id);
+            assert_eq!(scan.status_of(&entry.task.id), Some(entry.task.status));
         }
     }
 
