@@ -379,13 +379,31 @@ fn build_repo(root: &Path, n: usize, ready_only: bool) -> u64 {
 /// Reads the new files over and over before anything is timed. Files just written read
 /// slower for a while, whatever reads them: measured with `rg` on this machine, 55 ms against
 /// 38 ms at 10k tasks for the first 2 s (about 40 runs), and 600 ms against 350 ms at 100k for
-/// the first 20 s (about 35 runs). So every measurement follows 50 runs (or a minute of them).
+/// the first 20 s (about 35 runs); on some runs the slow spell lasted longer. So every
+/// measurement follows at least 50 runs, and then more until the machine is steady: until the
+/// median of the last 10 runs is within 3% of the 10 before them (or two minutes have gone).
 fn warm(mut run: impl FnMut() -> Duration) {
     let started = Instant::now();
-    for _ in 0..50 {
-        run();
-        if started.elapsed() > Duration::from_secs(60) {
-            break;
+    let mut times = Vec::new();
+    let median_of = |t: &[Duration]| {
+        let mut t = t.to_vec();
+        t.sort();
+        t[t.len() / 2].as_secs_f64()
+    };
+    loop {
+        times.push(run());
+        let n = times.len();
+        if started.elapsed() > Duration::from_secs(120) {
+            return;
+        }
+        if n >= 50 && n % 10 == 0 {
+            let (before, last) = (
+                median_of(&times[n - 20..n - 10]),
+                median_of(&times[n - 10..]),
+            );
+            if (last - before).abs() <= 0.03 * before {
+                return;
+            }
         }
     }
 }
@@ -463,14 +481,17 @@ fn fmt_rss(kib: Option<u64>) -> String {
     })
 }
 
-/// The medians of `runs` runs of `f` and of `g`, run in turn (after one warm-up run each).
+/// The medians of `runs` runs of `f` and of `g`, run in turn (after three warm-up runs each:
+/// a command's first run reads files the floor never touches, such as git's).
 fn paired(
     runs: usize,
     mut f: impl FnMut() -> Duration,
     mut g: impl FnMut() -> Duration,
 ) -> (Duration, Duration) {
-    f();
-    g();
+    for _ in 0..3 {
+        f();
+        g();
+    }
     let (mut fs, mut gs) = (Vec::new(), Vec::new());
     for _ in 0..runs.max(1) {
         fs.push(f());
