@@ -212,19 +212,58 @@ pub fn blockers(
 }
 
 /// Sorts items in [`ready_order`], holding each task's [`ReadyKey`] beside it, so that
-/// comparisons look at no task unless the keys are equal.
-pub fn sort_in_ready_order<T>(items: &mut Vec<T>, task: impl Fn(&T) -> &Task) {
-    let mut keyed: Vec<(ReadyKey, T)> = items
-        .drain(..)
-        .map(|item| (ReadyKey::of(task(&item)), item))
-        .collect();
+/// comparisons look at no task unless the keys are equal. Many items are sorted in two
+/// halves on two cores and merged: working out a key fetches its task from memory, and the
+/// two cores wait at once.
+pub fn sort_in_ready_order<T: Send>(items: &mut Vec<T>, task: impl Fn(&T) -> &Task + Sync) {
     // Equal keys fall back to the whole comparison, which ends on the id: no two items are
     // equal, so an unstable sort gives the one order.
-    keyed.sort_unstable_by(|a, b| {
+    let order = |a: &(ReadyKey, T), b: &(ReadyKey, T)| {
         a.0.cmp(&b.0)
             .then_with(|| ready_order(task(&a.1), task(&b.1)))
+    };
+    let sorted = |part: Vec<T>| {
+        let mut keyed: Vec<(ReadyKey, T)> = part
+            .into_iter()
+            .map(|item| (ReadyKey::of(task(&item)), item))
+            .collect();
+        keyed.sort_unstable_by(order);
+        keyed
+    };
+    let parallel = items.len() >= crate::store::scan::PARALLEL_FROM
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    if !parallel {
+        let keyed = sorted(std::mem::take(items));
+        items.extend(keyed.into_iter().map(|(_, item)| item));
+        return;
+    }
+    let second = items.split_off(items.len() / 2);
+    let first = std::mem::take(items);
+    let (first, second) = std::thread::scope(|s| {
+        let later = s.spawn(|| sorted(second));
+        let first = sorted(first);
+        match later.join() {
+            Ok(second) => (first, second),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     });
-    items.extend(keyed.into_iter().map(|(_, item)| item));
+    items.reserve(first.len() + second.len());
+    let (mut first, mut second) = (first.into_iter().peekable(), second.into_iter().peekable());
+    loop {
+        let from_first = match (first.peek(), second.peek()) {
+            (Some(a), Some(b)) => order(a, b).is_lt(),
+            (a, _) => a.is_some(),
+        };
+        let next = if from_first {
+            first.next()
+        } else {
+            second.next()
+        };
+        match next {
+            Some((_, item)) => items.push(item),
+            None => return,
+        }
+    }
 }
 
 /// What decides [`ready_order`] for most tasks: the priority, the first 32 bytes of the
@@ -713,6 +752,29 @@ mod tests {
     fn task_with(id: &str, priority: u8, created: &str) -> Task {
         let text = format!("---\nid: {id}\npriority: {priority}\ncreated_at: \"{created}\"\n---\n");
         Task::parse(&crate::task::split::split(&text).unwrap()).unwrap()
+    }
+
+    /// Enough tasks to be sorted in two halves on two cores and merged: the order is the
+    /// one a plain sort gives, ties on priority and creation time included.
+    #[test]
+    fn many_tasks_sort_in_ready_order_in_two_halves() {
+        let n = crate::store::scan::PARALLEL_FROM * 2 + 7;
+        let tasks: Vec<Task> = (0..n)
+            .map(|i| {
+                let created = format!("2026-11-{:02}T10:00:00Z", 1 + (i * 7919) % 5);
+                task_with(
+                    &format!("T-{}", (i * 104_729) % 100_003),
+                    (i % 3) as u8,
+                    &created,
+                )
+            })
+            .collect();
+        let mut expected: Vec<&Task> = tasks.iter().collect();
+        expected.sort_by(|a, b| ready_order(a, b));
+        let mut sorted: Vec<&Task> = tasks.iter().collect();
+        sort_in_ready_order(&mut sorted, |t| t);
+        let ids = |v: &[&Task]| v.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&sorted), ids(&expected));
     }
 
     proptest::proptest! {

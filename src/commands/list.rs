@@ -45,22 +45,25 @@ pub fn run(ctx: &super::Ctx, args: &Args) -> Result<()> {
         .owner
         .as_deref()
         .map(|o| super::set::person(o, &store.config));
+    // The status first, from the list beside the tasks: most filters look at no task.
     let mut entries: Vec<&Entry> = scan
         .tasks
         .iter()
+        .zip(scan.statuses())
+        .filter(|(_, status)| {
+            if statuses.is_empty() {
+                args.all || !status.is_finished()
+            } else {
+                statuses.contains(status)
+            }
+        })
+        .map(|(e, _)| e)
         .filter(|e| {
             let t = &e.task;
-            let status_ok = if statuses.is_empty() {
-                args.all || !t.status.is_finished()
-            } else {
-                statuses.contains(&t.status)
-            };
-            status_ok
-                && owner.as_ref().is_none_or(|o| {
-                    t.owner()
-                        .is_some_and(|x| lifecycle::same_person(x, o, &store.config))
-                })
-                && args.label.as_ref().is_none_or(|l| t.labels().contains(l))
+            owner.as_ref().is_none_or(|o| {
+                t.owner()
+                    .is_some_and(|x| lifecycle::same_person(x, o, &store.config))
+            }) && args.label.as_ref().is_none_or(|l| t.labels().contains(l))
                 && args.kind.is_none_or(|k| t.kind == k)
         })
         .collect();
