@@ -769,12 +769,19 @@ mod tests {
                 )
             })
             .collect();
+        let (sorted, expected) = sorted_and_expected(&tasks);
+        assert_eq!(sorted, expected);
+    }
+
+    /// The ids of `tasks` as [`sort_in_ready_order`] sorts them, and as a plain sort by
+    /// [`ready_order`] does.
+    fn sorted_and_expected(tasks: &[Task]) -> (Vec<String>, Vec<String>) {
         let mut expected: Vec<&Task> = tasks.iter().collect();
         expected.sort_by(|a, b| ready_order(a, b));
         let mut sorted: Vec<&Task> = tasks.iter().collect();
         sort_in_ready_order(&mut sorted, |t| t);
         let ids = |v: &[&Task]| v.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
-        assert_eq!(ids(&sorted), ids(&expected));
+        (ids(&sorted), ids(&expected))
     }
 
     proptest::proptest! {
@@ -801,12 +808,8 @@ mod tests {
                 .enumerate()
                 .map(|(n, (p, t, i))| task_with(&format!("{}-{n}", ids[*i]), *p, times[*t]))
                 .collect();
-            let mut expected: Vec<&Task> = tasks.iter().collect();
-            expected.sort_by(|a, b| ready_order(a, b));
-            let mut sorted: Vec<&Task> = tasks.iter().collect();
-            sort_in_ready_order(&mut sorted, |t| t);
-            let ids = |v: &[&Task]| v.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
-            proptest::prop_assert_eq!(ids(&sorted), ids(&expected));
+            let (sorted, expected) = sorted_and_expected(&tasks);
+            proptest::prop_assert_eq!(sorted, expected);
             for a in &tasks {
                 for b in &tasks {
                     let (ka, kb) = (ReadyKey::of(a), ReadyKey::of(b));
