@@ -322,9 +322,10 @@ pub fn ready_set<'a>(
     config: &crate::config::Config,
 ) -> Vec<&'a Entry> {
     let status_of = status_lookup(scan);
-    let ready_in = |(part, statuses): (&'a [Entry], &[Status])| -> Vec<&'a Entry> {
-        part.iter()
-            .zip(statuses)
+    let ready_in = |range: std::ops::Range<usize>| -> Vec<&'a Entry> {
+        scan.tasks[range.clone()]
+            .iter()
+            .zip(&scan.statuses()[range])
             // Only an open task can be ready: the cheap test first.
             .filter(|(_, s)| **s == Status::Open)
             .map(|(e, _)| e)
@@ -337,14 +338,9 @@ pub fn ready_set<'a>(
         && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let mut ready = if large {
         let half = scan.tasks.len() / 2;
-        let (first, second) = scan.tasks.split_at(half);
-        let (first, second) = (
-            (first, &scan.statuses()[..half]),
-            (second, &scan.statuses()[half..]),
-        );
         std::thread::scope(|s| {
-            let later = s.spawn(|| ready_in(second));
-            let mut ready = ready_in(first);
+            let later = s.spawn(|| ready_in(half..scan.tasks.len()));
+            let mut ready = ready_in(0..half);
             match later.join() {
                 Ok(rest) => ready.extend(rest),
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -352,7 +348,7 @@ pub fn ready_set<'a>(
             ready
         })
     } else {
-        ready_in((&scan.tasks, scan.statuses()))
+        ready_in(0..scan.tasks.len())
     };
     lifecycle::sort_in_ready_order(&mut ready, |e| &e.task);
     ready

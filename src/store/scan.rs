@@ -145,8 +145,8 @@ impl Index {
             slots: vec![Slot::default(); size],
         };
         let mut duplicates = Vec::new();
-        for (i, (entry, id)) in tasks.iter().zip(ids).enumerate() {
-            match index.probe_keyed(tasks, &entry.task.id, *id) {
+        for (i, id) in ids.iter().enumerate() {
+            match index.probe_keyed(*id, |at| tasks[at].task.id == tasks[i].task.id) {
                 Ok(taken) => duplicates.push((taken, i)),
                 Err(slot) => {
                     index.slots[slot] = Slot {
@@ -168,16 +168,15 @@ impl Index {
 
     /// The position of the task with `id`, or the empty slot where it would go.
     fn probe(&self, tasks: &[Entry], id: &str) -> std::result::Result<usize, usize> {
-        self.probe_keyed(tasks, id, IdKey::of(id))
+        self.probe_keyed(IdKey::of(id), |at| tasks[at].task.id == id)
     }
 
-    /// [`Index::probe`] with the id's key worked out already. `id` is read only when the key
-    /// does not hold it whole.
+    /// [`Index::probe`] with the id's key worked out already. `same_id(at)` tells whether the
+    /// task at `at` carries the id; it is asked only when the key does not hold the id whole.
     fn probe_keyed(
         &self,
-        tasks: &[Entry],
-        id: &str,
         of: IdKey,
+        same_id: impl Fn(usize) -> bool,
     ) -> std::result::Result<usize, usize> {
         let mask = self.slots.len() - 1;
         let mut slot = of.hash as usize & mask;
@@ -187,7 +186,7 @@ impl Index {
                 return Err(slot);
             }
             let at = s.at as usize - 1;
-            if s.key == of.key && (of.key.whole() || tasks[at].task.id == id) {
+            if s.key == of.key && (of.key.whole() || same_id(at)) {
                 return Ok(at);
             }
             slot = (slot + 1) & mask;
@@ -405,8 +404,8 @@ const READ_HELPERS_FROM: usize = 256;
 /// How many paths the walk hands to a reader at a time.
 const BATCH: usize = 64;
 
-/// What the scan read: the tasks in path order with their ids' index keys, the files that
-/// could not be read, and the strays.
+/// What the scan read: the tasks in path order with their ids' index keys and their statuses
+/// beside them, the files that could not be read, and the strays.
 struct ReadAll {
     tasks: Vec<Entry>,
     ids: Vec<IdKey>,
@@ -417,9 +416,9 @@ struct ReadAll {
 
 /// Walks the folder and parses the head of every task file. From [`READ_HELPERS_FROM`] files
 /// on, readers on the machine's other cores start on the files the walk has found while it
-/// goes on, and the walking thread joins them when it is done. Each reader sorts the paths it
-/// read; the sorted lists are merged, and each task is moved once, to its place: tasks come
-/// back in path order, whichever thread read them.
+/// goes on, and the walking thread joins them when it is done. Each reader puts what it read in
+/// path order, and the parts are merged on the path keys held beside them: tasks come back in
+/// path order, whichever thread read them.
 fn read_all(tasks_dir: &Path) -> ReadAll {
     let skip = tasks_dir.as_os_str().len();
     let helpers = std::thread::available_parallelism()
