@@ -257,27 +257,14 @@ fn quoted(text: &str) -> Option<Scalar<'_>> {
 /// spelling (`[a, 7, true]` gives `a`, `7`, `true`). `None` when the text is not such a list
 /// or an item is null.
 pub fn flow_list(text: &str) -> Option<Box<[String]>> {
-    let inner = trim_spaces(text.strip_prefix('[')?.strip_suffix(']')?);
-    if inner.is_empty() {
-        return Some(Box::default());
-    }
-    if needs_full_parser_in(inner) {
-        return None;
-    }
-    let bytes = inner.as_bytes();
-    let mut out = Vec::with_capacity(memchr::memchr_iter(b',', bytes).count() + 1);
-    let mut start = 0;
-    for end in memchr::memchr_iter(b',', bytes).chain([bytes.len()]) {
-        let item = trim_spaces(&inner[start..end]);
-        start = end + 1;
-        out.push(match flow_item_kind(item)? {
-            Plain::Str => item.to_string(),
-            Plain::Int(n) => n.to_string(),
-            Plain::Bool(b) => b.to_string(),
-            Plain::Null => return None,
-        });
-    }
-    Some(out.into_boxed_slice())
+    flow_items(flow_inside(text)?)
+        .map(|item| match flow_item_kind(item)? {
+            Plain::Str => Some(item.to_string()),
+            Plain::Int(n) => Some(n.to_string()),
+            Plain::Bool(b) => Some(b.to_string()),
+            Plain::Null => None,
+        })
+        .collect()
 }
 
 /// Of a one-line flow list whose items are all strings as written (`[T-1, T-2]`: ids,
@@ -285,22 +272,20 @@ pub fn flow_list(text: &str) -> Option<Box<[String]>> {
 /// [`flow_items`] reads the same items as [`flow_list`], with no copy. `None` for any other
 /// value.
 pub fn flow_list_as_written(text: &str) -> Option<&str> {
-    let inner = trim_spaces(text.strip_prefix('[')?.strip_suffix(']')?);
-    if inner.is_empty() {
-        return Some(inner);
-    }
-    if needs_full_parser_in(inner) {
-        return None;
-    }
-    for item in flow_items(inner) {
-        if !matches!(flow_item_kind(item)?, Plain::Str) {
-            return None;
-        }
-    }
-    Some(inner)
+    let inner = flow_inside(text)?;
+    flow_items(inner)
+        .all(|item| matches!(flow_item_kind(item), Some(Plain::Str)))
+        .then_some(inner)
 }
 
-/// The items of the inside of a one-line flow list, as [`flow_list_as_written`] found it.
+/// The text between the brackets of a one-line flow list, without the spaces around it, when
+/// nothing in it needs the full parser.
+fn flow_inside(text: &str) -> Option<&str> {
+    let inner = trim_spaces(text.strip_prefix('[')?.strip_suffix(']')?);
+    (inner.is_empty() || !needs_full_parser_in(inner)).then_some(inner)
+}
+
+/// The items of the inside of a one-line flow list, as [`flow_inside`] finds it.
 pub fn flow_items(inner: &str) -> impl Iterator<Item = &str> + Clone {
     let items = (!inner.is_empty()).then_some(inner);
     items

@@ -298,10 +298,6 @@ impl<'a> List<'a> {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.iter().count()
-    }
-
     pub fn contains(&self, item: &str) -> bool {
         self.iter().any(|i| i == item)
     }
@@ -1171,7 +1167,7 @@ mod tests {
             };
             proptest::prop_assert_eq!(task.labels().to_vec(), expected.clone(), "{}", front);
             proptest::prop_assert_eq!(task.depends_on().to_vec(), expected.clone(), "{}", front);
-            proptest::prop_assert_eq!(task.labels().len(), expected.len());
+            proptest::prop_assert_eq!(task.labels().iter().count(), expected.len());
             proptest::prop_assert_eq!(task.labels().is_empty(), expected.is_empty());
             for item in &expected {
                 proptest::prop_assert!(task.depends_on().contains(item));
